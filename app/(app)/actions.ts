@@ -1,0 +1,11 @@
+'use server';
+
+import { signOut } from '@/lib/auth';
+import { actorFor, getCurrentUser } from '@/lib/auth/session';
+import { recordAudit } from '@/lib/audit';
+
+export async function signOutAction(): Promise<void> {
+  const user = await getCurrentUser();
+  if (user) await recordAudit(await actorFor(user), { action: 'auth.sign_out', outcome: 'success' });
+  await signOut({ redirectTo: '/sign-in' });
+}

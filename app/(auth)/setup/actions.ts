@@ -1,0 +1,34 @@
+'use server';
+
+import { AuthError } from 'next-auth';
+import { redirect } from 'next/navigation';
+import { ZodError } from 'zod';
+import { signIn } from '@/lib/auth';
+import { actorFor } from '@/lib/auth/session';
+import { createFirstAdmin, FirstRunClosed } from '@/lib/auth/users';
+import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
+
+export async function createFirstAdminAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  const input = {
+    email: String(formData.get('email') ?? ''),
+    name: String(formData.get('name') ?? ''),
+    password: String(formData.get('password') ?? ''),
+  };
+  if (input.password !== String(formData.get('confirm') ?? '')) {
+    return { fieldErrors: { confirm: 'Passwords do not match' } };
+  }
+  try {
+    await createFirstAdmin(input, await actorFor(null));
+  } catch (error) {
+    if (error instanceof ZodError) return { fieldErrors: fieldErrorsOf(error.issues) };
+    if (error instanceof FirstRunClosed) redirect('/sign-in');
+    throw error;
+  }
+  try {
+    await signIn('credentials', { email: input.email, password: input.password, redirect: false });
+  } catch (error) {
+    if (error instanceof AuthError) redirect('/sign-in');
+    throw error;
+  }
+  redirect('/');
+}

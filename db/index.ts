@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { getEnv } from '@/lib/env';
+import * as schema from './schema';
+
+export type Schema = typeof schema;
+/** The query API shared by the postgres-js and PGlite drivers; code never depends on which one runs. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+export type Executor = Database | Transaction;
+
+export interface DatabaseHandle {
+  db: Database;
+  driver: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A postgres:// URL; without it an embedded PGlite database lives in `dataDir`. */
+  url?: string;
+  dataDir: string;
+  migrationsDir?: string;
+}
+
+function migrationsFolder(dir?: string): string {
+  return dir ?? process.env.MIGRATIONS_DIR ?? path.join(process.cwd(), 'drizzle');
+}
+
+/** Opens a database and applies every committed migration before handing it out. */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  const folder = migrationsFolder(options.migrationsDir);
+  if (options.url) {
+    const { default: postgres } = await import('postgres');
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+    const client = postgres(options.url, {
+      max: 10,
+      onnotice: () => {},
+      connect_timeout: 10,
+      // Keep timestamps as the driver's Date objects; app code never sees raw strings.
+    });
+    const db = drizzle(client, { schema });
+    await migrate(db, { migrationsFolder: folder });
+    return { db: db as unknown as Database, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  const dir = path.join(options.dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const client = new PGlite(dir);
+  const db = drizzle(client, { schema });
+  await migrate(db, { migrationsFolder: folder });
+  return { db: db as unknown as Database, driver: 'pglite', close: () => client.close() };
+}
+
+// Next bundles instrumentation, route handlers and server actions separately; a module-level
+// variable would exist once per bundle, and two PGlite instances on one directory corrupt it.
+const globalForDb = globalThis as typeof globalThis & { __imagingDb?: Promise<DatabaseHandle> };
+
+/** The process-wide database, migrated on first use. */
+export function getDatabase(): Promise<DatabaseHandle> {
+  if (!globalForDb.__imagingDb) {
+    const env = getEnv();
+    const opening = openDatabase({ url: env.databaseUrl, dataDir: env.dataDir });
+    // A failed open (database down at boot) must not poison every later request.
+    opening.catch(() => {
+      if (globalForDb.__imagingDb === opening) globalForDb.__imagingDb = undefined;
+    });
+    globalForDb.__imagingDb = opening;
+  }
+  return globalForDb.__imagingDb;
+}
+
+export async function getDb(): Promise<Database> {
+  return (await getDatabase()).db;
+}
+
+export async function closeDb(): Promise<void> {
+  const handle = globalForDb.__imagingDb;
+  globalForDb.__imagingDb = undefined;
+  if (handle) await (await handle).close();
+}
+
+export { schema };

@@ -1,0 +1,9 @@
+import { sql } from 'drizzle-orm';
+import { getDatabase } from '@/db';
+
+/** Liveness plus a real round trip to the database; a failure surfaces as the API's 503. */
+export async function checkHealth(): Promise<{ status: 'ok'; database: 'postgres' | 'pglite' }> {
+  const { db, driver } = await getDatabase();
+  await db.execute(sql`select 1`);
+  return { status: 'ok', database: driver };
+}

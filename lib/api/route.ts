@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import type { UserRole } from '@/lib/auth/roles';
+import { recordAudit, type Actor } from '@/lib/audit';
+import { ApiError, forbidden, toErrorResponse, unauthorized } from './errors';
+import { requestMeta } from './request-meta';
+
+export interface Principal {
+  kind: 'user' | 'token';
+  /** User id, or token id for API tokens. */
+  id: string;
+  email: string | null;
+  role: UserRole;
+  tokenId: string | null;
+  scopes: string[];
+}
+
+export interface ApiContext<P> {
+  req: Request;
+  params: P;
+  principal: Principal;
+  actor: Actor;
+}
+
+export interface PublicApiContext<P> {
+  req: Request;
+  params: P;
+  actor: Actor;
+}
+
+type RouteContext = { params?: Promise<Record<string, string | string[]>> };
+type Result = Response | Record<string, unknown> | unknown[];
+
+export function actorOf(principal: Principal | null, req: Request): Actor {
+  return {
+    ...requestMeta(req.headers),
+    userId: principal?.kind === 'user' ? principal.id : null,
+    email: principal?.email ?? null,
+    role: principal?.role ?? null,
+    tokenId: principal?.tokenId ?? null,
+  };
+}
+
+/** Bearer token first (external systems), then the browser session. */
+export async function resolvePrincipal(req: Request): Promise<Principal | null> {
+  const authorization = req.headers.get('authorization');
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match?.[1]) throw unauthorized('Malformed Authorization header; expected "Bearer <token>"');
+    const { findActiveApiToken } = await import('@/lib/auth/tokens');
+    const token = await findActiveApiToken(match[1]);
+    if (!token) throw unauthorized('Invalid, expired or revoked API token');
+    return { kind: 'token', id: token.id, email: null, role: token.role, tokenId: token.id, scopes: token.scopes };
+  }
+  const { getCurrentUser } = await import('@/lib/auth/session');
+  const user = await getCurrentUser();
+  if (!user) return null;
+  return { kind: 'user', id: user.id, email: user.email, role: user.role, tokenId: null, scopes: [] };
+}
+
+async function parseParams<P>(schema: z.ZodType<P> | undefined, context: RouteContext): Promise<P> {
+  const raw = (await context.params) ?? {};
+  if (!schema) return raw as P;
+  const parsed = schema.safeParse(raw);
+  // Malformed ids name nothing that exists: answer like a missing resource.
+  if (!parsed.success) throw new ApiError(404, 'not_found', 'Not found');
+  return parsed.data;
+}
+
+function toResponse(result: Result): Response {
+  return result instanceof Response ? result : Response.json(result, { headers: { 'Cache-Control': 'no-store' } });
+}
+
+/**
+ * The one way to write an API route: parse params → authenticate → authorise by role → run the
+ * handler; every failure leaves as `{ error: { code, message } }`.
+ */
+export function withApi<P = Record<string, never>>(
+  handler: (ctx: ApiContext<P>) => Promise<Result>,
+  options: { roles?: readonly UserRole[]; params?: z.ZodType<P>; action?: string } = {},
+) {
+  return async (req: Request, context: RouteContext = {}): Promise<Response> => {
+    let principal: Principal | null = null;
+    try {
+      const params = await parseParams(options.params, context);
+      principal = await resolvePrincipal(req);
+      if (!principal) throw unauthorized();
+      const actor = actorOf(principal, req);
+      if (options.roles && !options.roles.includes(principal.role)) {
+        await recordAudit(actor, {
+          action: options.action ?? `${req.method} ${new URL(req.url).pathname}`,
+          outcome: 'denied',
+          details: { reason: 'role' },
+        });
+        throw forbidden();
+      }
+      return toResponse(await handler({ req, params, principal, actor }));
+    } catch (error) {
+      return toErrorResponse(error);
+    }
+  };
+}
+
+/** For the few endpoints that answer without a session (health checks, first-run probes). */
+export function withPublicApi<P = Record<string, never>>(
+  handler: (ctx: PublicApiContext<P>) => Promise<Result>,
+  options: { params?: z.ZodType<P> } = {},
+) {
+  return async (req: Request, context: RouteContext = {}): Promise<Response> => {
+    try {
+      const params = await parseParams(options.params, context);
+      return toResponse(await handler({ req, params, actor: actorOf(null, req) }));
+    } catch (error) {
+      return toErrorResponse(error);
+    }
+  };
+}
+
+/** Parses a JSON body with a zod schema; malformed JSON is a 400, not a 500. */
+export async function parseJsonBody<T>(req: Request, schema: z.ZodType<T>, maxBytes = 1024 * 1024): Promise<T> {
+  const type = req.headers.get('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json');
+  }
+  const text = await req.text();
+  if (Buffer.byteLength(text) > maxBytes) throw new ApiError(413, 'payload_too_large', 'Request body is too large');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'Request body is not valid JSON');
+  }
+  return schema.parse(value);
+}

@@ -1,0 +1,88 @@
+import { getDb, type Executor } from '@/db';
+import { insertAuditEntry } from '@/db/queries/audit';
+import type { AuditEntry } from '@/db/schema';
+
+/** Who did something, from where; derived from a session or an API token. */
+export interface Actor {
+  userId?: string | null;
+  email?: string | null;
+  role?: string | null;
+  tokenId?: string | null;
+  clientAddress?: string | null;
+  userAgent?: string | null;
+}
+
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+
+export interface AuditEvent {
+  /** Dotted verb, e.g. `auth.sign_in`, `study.read`, `instance.image`. */
+  action: string;
+  outcome: AuditOutcome;
+  patientId?: string | null;
+  studyId?: string | null;
+  resourceType?: string | null;
+  resourceId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export async function recordAudit(actor: Actor, event: AuditEvent, db?: Executor): Promise<AuditEntry> {
+  return insertAuditEntry(db ?? (await getDb()), {
+    action: event.action,
+    outcome: event.outcome,
+    userId: actor.userId ?? null,
+    userEmail: actor.email ?? null,
+    role: actor.role ?? null,
+    tokenId: actor.tokenId ?? null,
+    clientAddress: actor.clientAddress ?? null,
+    userAgent: actor.userAgent ?? null,
+    patientId: event.patientId ?? null,
+    studyId: event.studyId ?? null,
+    resourceType: event.resourceType ?? null,
+    resourceId: event.resourceId ?? null,
+    details: event.details ?? {},
+  });
+}
+
+export interface PatientDataAccess<T> {
+  action: string;
+  resourceType: string;
+  resourceId?: string | null;
+  patientId?: string | null;
+  studyId?: string | null;
+  /** Fills in patient/study once the data is loaded, when the caller only knew a resource id. */
+  describe?: (result: T) => { patientId?: string | null; studyId?: string | null };
+}
+
+/**
+ * Runs `load` and records the access. The audit row is written before the data is returned,
+ * so a caller never receives patient data whose access went unrecorded: if the row cannot be
+ * written, the access fails.
+ */
+export async function auditPatientAccess<T>(actor: Actor, access: PatientDataAccess<T>, load: () => Promise<T>): Promise<T> {
+  const base = {
+    action: access.action,
+    resourceType: access.resourceType,
+    resourceId: access.resourceId ?? null,
+    patientId: access.patientId ?? null,
+    studyId: access.studyId ?? null,
+  };
+  let result: T;
+  try {
+    result = await load();
+  } catch (error) {
+    const reason = error instanceof Error ? error.name : 'error';
+    const code = (error as { code?: unknown }).code;
+    await recordAudit(actor, {
+      ...base,
+      outcome: (error as { status?: unknown }).status === 403 ? 'denied' : 'failure',
+      details: { reason, ...(typeof code === 'string' ? { code } : {}) },
+    }).catch((auditError) => console.error('[audit] could not record failed access', auditError));
+    throw error;
+  }
+  if (result === undefined || result === null) {
+    await recordAudit(actor, { ...base, outcome: 'failure', details: { reason: 'not_found' } });
+    return result;
+  }
+  await recordAudit(actor, { ...base, ...access.describe?.(result), outcome: 'success' });
+  return result;
+}

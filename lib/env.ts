@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+// Secrets that appear in docs, examples or tutorials; accepting them in production would make
+// every session forgeable by anyone who read the same page.
+const KNOWN_DEFAULT_SECRETS = new Set([
+  'secret',
+  'changeme',
+  'change-me',
+  'development',
+  'your-secret-here',
+  'replace-me',
+  'insecure-dev-secret-do-not-use-in-production',
+]);
+
+const intFromEnv = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATA_DIR: z.string().trim().min(1).default('./data'),
+    AUTH_SECRET: z.string().optional(),
+    SESSION_SECRET: z.string().optional(),
+    SESSION_MAX_AGE_SECONDS: intFromEnv(8 * 60 * 60, 60, 30 * 24 * 60 * 60),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: intFromEnv(5, 1, 1000),
+    LOGIN_MAX_FAILURES_PER_ADDRESS: intFromEnv(20, 1, 10000),
+    LOGIN_LOCKOUT_SECONDS: intFromEnv(15 * 60, 1, 24 * 60 * 60),
+  })
+  .transform((raw, ctx) => {
+    const secret = raw.AUTH_SECRET || raw.SESSION_SECRET || undefined;
+    if (raw.NODE_ENV === 'production') {
+      if (!secret) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_SECRET'],
+          message: 'AUTH_SECRET (or SESSION_SECRET) is required in production; generate one with `openssl rand -base64 32`',
+        });
+      } else if (secret.length < 32) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'must be at least 32 characters in production' });
+      } else if (KNOWN_DEFAULT_SECRETS.has(secret.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is a well-known default value; generate a fresh secret' });
+      }
+    }
+    return {
+      nodeEnv: raw.NODE_ENV,
+      isProduction: raw.NODE_ENV === 'production',
+      databaseUrl: raw.DATABASE_URL,
+      dataDir: path.resolve(raw.DATA_DIR),
+      authSecret: secret,
+      sessionMaxAgeSeconds: raw.SESSION_MAX_AGE_SECONDS,
+      login: {
+        maxFailuresPerAccount: raw.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        maxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
+        lockoutSeconds: raw.LOGIN_LOCKOUT_SECONDS,
+      },
+    };
+  });
+
+export type Env = z.output<typeof schema> & { authSecret: string };
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Parses configuration from an environment object; throws EnvError listing every problem. */
+export function parseEnv(source: Record<string, string | undefined>): z.output<typeof schema> {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    throw new EnvError(result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`));
+  }
+  return result.data;
+}
+
+/**
+ * Outside production a newcomer should not have to invent a secret, so one is generated once and
+ * kept in the data directory; sessions then survive restarts.
+ */
+function devSecret(dataDir: string): string {
+  const file = path.join(dataDir, '.dev-auth-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+let cached: Env | undefined;
+
+/** The validated configuration of this process, parsed once. */
+export function getEnv(): Env {
+  if (!cached) {
+    const parsed = parseEnv(process.env);
+    cached = { ...parsed, authSecret: parsed.authSecret ?? devSecret(parsed.dataDir) };
+  }
+  return cached;
+}
+
+/** Tests change process.env between cases; production code never calls this. */
+export function resetEnvForTests(): void {
+  cached = undefined;
+}
