@@ -34,21 +34,8 @@ const schema = z
     LOGIN_MAX_FAILURES_PER_ADDRESS: intFromEnv(20, 1, 10000),
     LOGIN_LOCKOUT_SECONDS: intFromEnv(15 * 60, 1, 24 * 60 * 60),
   })
-  .transform((raw, ctx) => {
+  .transform((raw) => {
     const secret = raw.AUTH_SECRET || raw.SESSION_SECRET || undefined;
-    if (raw.NODE_ENV === 'production') {
-      if (!secret) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['AUTH_SECRET'],
-          message: 'AUTH_SECRET (or SESSION_SECRET) is required in production; generate one with `openssl rand -base64 32`',
-        });
-      } else if (secret.length < 32) {
-        ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'must be at least 32 characters in production' });
-      } else if (KNOWN_DEFAULT_SECRETS.has(secret.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is a well-known default value; generate a fresh secret' });
-      }
-    }
     return {
       nodeEnv: raw.NODE_ENV,
       isProduction: raw.NODE_ENV === 'production',
@@ -76,10 +63,24 @@ export class EnvError extends Error {
 /** Parses configuration from an environment object; throws EnvError listing every problem. */
 export function parseEnv(source: Record<string, string | undefined>): z.output<typeof schema> {
   const result = schema.safeParse(source);
-  if (!result.success) {
-    throw new EnvError(result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`));
-  }
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
+  // Checked apart from the schema so that it is reported even when other variables are wrong too.
+  problems.push(...productionSecretProblems(source));
+  if (!result.success || problems.length > 0) throw new EnvError(problems);
   return result.data;
+}
+
+function productionSecretProblems(source: Record<string, string | undefined>): string[] {
+  if (source.NODE_ENV !== 'production') return [];
+  const secret = source.AUTH_SECRET || source.SESSION_SECRET;
+  if (!secret) {
+    return ['AUTH_SECRET: AUTH_SECRET (or SESSION_SECRET) is required in production; generate one with `openssl rand -base64 32`'];
+  }
+  if (secret.length < 32) return ['AUTH_SECRET: must be at least 32 characters in production'];
+  if (KNOWN_DEFAULT_SECRETS.has(secret.toLowerCase())) return ['AUTH_SECRET: is a well-known default value; generate a fresh secret'];
+  return [];
 }
 
 /**
