@@ -15,6 +15,13 @@ export function baseAuthConfig(): NextAuthConfig {
     jwt: { maxAge: env.sessionMaxAgeSeconds },
     pages: { signIn: '/sign-in', error: '/sign-in' },
     providers: [],
+    logger: {
+      // A rejected password is an expected outcome, already audited; not a server error.
+      error(error) {
+        if (error.name === 'CredentialsSignin' || (error as { type?: string }).type === 'CredentialsSignin') return;
+        console.error('[auth]', error);
+      },
+    },
     callbacks: {
       jwt({ token, user }) {
         if (user) {

@@ -2,6 +2,8 @@ export interface FormState {
   error?: string;
   fieldErrors?: Record<string, string>;
   ok?: string;
+  /** Echoed back so React's post-action form reset does not wipe what the user typed. */
+  values?: Record<string, string>;
 }
 
 /** Turns a zod error into one message per field, for forms that show errors beside inputs. */
