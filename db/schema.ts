@@ -136,7 +136,11 @@ export const instances = pgTable(
     uploadId: uuid('upload_id').references(() => uploads.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('instances_sop_uid_key').on(t.sopInstanceUid), index('instances_series_idx').on(t.seriesId)],
+  (t) => [
+    uniqueIndex('instances_sop_uid_key').on(t.sopInstanceUid),
+    uniqueIndex('instances_storage_key').on(t.storageKey),
+    index('instances_series_idx').on(t.seriesId),
+  ],
 );
 
 export const uploadStatus = pgEnum('upload_status', ['receiving', 'processing', 'ready', 'failed']);
@@ -144,9 +148,8 @@ export const uploadStatus = pgEnum('upload_status', ['receiving', 'processing', 
 export const uploads = pgTable(
   'uploads',
   {
+    // Also the tus upload id: generated server-side, it names the file in the tus store.
     id: uuid('id').primaryKey().defaultRandom(),
-    // The tus upload id; the file store names files by it, so it is generated server-side.
-    tusId: text('tus_id'),
     userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
     tokenId: uuid('token_id').references(() => apiTokens.id, { onDelete: 'set null' }),
     filename: text('filename'),
@@ -158,10 +161,12 @@ export const uploads = pgTable(
     errorMessage: text('error_message'),
     studyId: uuid('study_id').references(() => studies.id, { onDelete: 'set null' }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    // What ingest made of the file: instances stored, duplicates, skipped archive entries.
+    result: jsonb('result').$type<Record<string, unknown>>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('uploads_tus_id_key').on(t.tusId), index('uploads_user_idx').on(t.userId)],
+  (t) => [index('uploads_user_idx').on(t.userId), index('uploads_token_idx').on(t.tokenId)],
 );
 
 export const jobStatus = pgEnum('job_status', ['queued', 'running', 'succeeded', 'failed', 'cancelled']);

@@ -149,7 +149,6 @@ CREATE TABLE "studies" (
 --> statement-breakpoint
 CREATE TABLE "uploads" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
-	"tus_id" text,
 	"user_id" uuid,
 	"token_id" uuid,
 	"filename" text,
@@ -161,6 +160,7 @@ CREATE TABLE "uploads" (
 	"error_message" text,
 	"study_id" uuid,
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"result" jsonb,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -203,6 +203,7 @@ CREATE INDEX "audit_user_idx" ON "audit_log" USING btree ("user_id","at");--> st
 CREATE INDEX "audit_study_idx" ON "audit_log" USING btree ("study_id","at");--> statement-breakpoint
 CREATE INDEX "audit_patient_idx" ON "audit_log" USING btree ("patient_id","at");--> statement-breakpoint
 CREATE UNIQUE INDEX "instances_sop_uid_key" ON "instances" USING btree ("sop_instance_uid");--> statement-breakpoint
+CREATE UNIQUE INDEX "instances_storage_key" ON "instances" USING btree ("storage_key");--> statement-breakpoint
 CREATE INDEX "instances_series_idx" ON "instances" USING btree ("series_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "patients_key_issuer_key" ON "patients" USING btree ("patient_key","issuer");--> statement-breakpoint
 CREATE INDEX "patients_name_idx" ON "patients" USING btree ("name");--> statement-breakpoint
@@ -214,6 +215,6 @@ CREATE UNIQUE INDEX "studies_uid_key" ON "studies" USING btree ("study_instance_
 CREATE INDEX "studies_patient_idx" ON "studies" USING btree ("patient_id");--> statement-breakpoint
 CREATE INDEX "studies_date_idx" ON "studies" USING btree ("study_date");--> statement-breakpoint
 CREATE INDEX "studies_accession_idx" ON "studies" USING btree ("accession_number");--> statement-breakpoint
-CREATE UNIQUE INDEX "uploads_tus_id_key" ON "uploads" USING btree ("tus_id");--> statement-breakpoint
 CREATE INDEX "uploads_user_idx" ON "uploads" USING btree ("user_id");--> statement-breakpoint
+CREATE INDEX "uploads_token_idx" ON "uploads" USING btree ("token_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree ("email");

@@ -33,6 +33,10 @@ const schema = z
     LOGIN_MAX_FAILURES_PER_ACCOUNT: intFromEnv(5, 1, 1000),
     LOGIN_MAX_FAILURES_PER_ADDRESS: intFromEnv(20, 1, 10000),
     LOGIN_LOCKOUT_SECONDS: intFromEnv(15 * 60, 1, 24 * 60 * 60),
+    UPLOAD_MAX_BYTES: intFromEnv(1024 ** 3, 1, 64 * 1024 ** 3),
+    UPLOAD_MAX_INFLATED_BYTES: intFromEnv(2 * 1024 ** 3, 1, 256 * 1024 ** 3),
+    UPLOAD_MAX_ARCHIVE_ENTRIES: intFromEnv(20_000, 1, 1_000_000),
+    UPLOAD_EXPIRATION_HOURS: intFromEnv(24, 1, 24 * 365),
   })
   .transform((raw) => {
     const secret = raw.AUTH_SECRET || raw.SESSION_SECRET || undefined;
@@ -47,6 +51,13 @@ const schema = z
         maxFailuresPerAccount: raw.LOGIN_MAX_FAILURES_PER_ACCOUNT,
         maxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,
         lockoutSeconds: raw.LOGIN_LOCKOUT_SECONDS,
+      },
+      upload: {
+        maxBytes: raw.UPLOAD_MAX_BYTES,
+        // Ceiling for what a .nii.gz or a zip may inflate to: decompression bombs stop here.
+        maxInflatedBytes: raw.UPLOAD_MAX_INFLATED_BYTES,
+        maxArchiveEntries: raw.UPLOAD_MAX_ARCHIVE_ENTRIES,
+        expirationMs: raw.UPLOAD_EXPIRATION_HOURS * 60 * 60 * 1000,
       },
     };
   });

@@ -14,4 +14,6 @@ export async function startServer(): Promise<void> {
   }
   const { driver } = await getDatabase();
   console.log(`[db] ${driver} ready, migrations applied`);
+  const { startUploadMaintenance } = await import('@/lib/ingest/recovery');
+  startUploadMaintenance();
 }

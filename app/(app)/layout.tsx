@@ -14,6 +14,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
         </Link>
         <nav>
           <Link href="/">Worklist</Link>
+          {user.role !== 'viewer' ? <Link href="/upload">Upload</Link> : null}
           {user.role === 'admin' ? <Link href="/admin/users">Users</Link> : null}
         </nav>
         <span className="who" data-testid="current-user">

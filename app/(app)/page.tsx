@@ -1,12 +1,13 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { actorFor, requireUser } from '@/lib/auth/session';
-import { loadWorklist } from '@/lib/studies/worklist';
+import { searchStudies } from '@/lib/studies/worklist';
 
 export const metadata: Metadata = { title: 'Worklist' };
 
 export default async function WorklistPage() {
   const user = await requireUser('/');
-  const { rows, total } = await loadWorklist(await actorFor(user));
+  const { rows, total } = await searchStudies(await actorFor(user), { limit: 50, offset: 0 });
   return (
     <>
       <h1>Worklist</h1>
@@ -28,8 +29,10 @@ export default async function WorklistPage() {
             <tbody>
               {rows.map((s) => (
                 <tr key={s.id}>
-                  <td>{s.patient.name}</td>
-                  <td>{s.patient.patientKey}</td>
+                  <td>
+                    <Link href={`/studies/${s.id}`}>{s.patient.name || '(no name)'}</Link>
+                  </td>
+                  <td>{s.patient.patientId}</td>
                   <td>{s.studyDate}</td>
                   <td>{s.modalities.join(', ')}</td>
                   <td>{s.description}</td>

@@ -1,25 +1,125 @@
-import { count, desc, eq } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, ilike, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../index';
-import { patients, studies } from '../schema';
+import { instances, patients, series, studies } from '../schema';
 
-export async function listStudies(db: Executor, options: { limit: number; offset: number }) {
+export const STUDY_SORT_KEYS = ['studyDate', 'patientName', 'createdAt', 'modality', 'status'] as const;
+export type StudySortKey = (typeof STUDY_SORT_KEYS)[number];
+
+export interface StudyQuery {
+  limit: number;
+  offset: number;
+  /** Free text over patient name, patient id and accession number. */
+  q?: string;
+  patientName?: string;
+  patientId?: string;
+  accessionNumber?: string;
+  /** DICOM dates, YYYYMMDD, inclusive. */
+  dateFrom?: string;
+  dateTo?: string;
+  modality?: string;
+  status?: (typeof studies.status.enumValues)[number];
+  sort?: StudySortKey;
+  order?: 'asc' | 'desc';
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+const seriesCount = sql<number>`(select count(*)::int from ${series} where ${series.studyId} = ${studies.id})`;
+const instanceCount = sql<number>`(select count(*)::int from ${instances} join ${series} s2 on s2.id = ${instances.seriesId} where s2.study_id = ${studies.id})`;
+
+export async function listStudies(db: Executor, query: StudyQuery) {
+  const where: SQL[] = [];
+  if (query.q) {
+    const like = `%${escapeLike(query.q)}%`;
+    where.push(or(ilike(patients.name, like), ilike(patients.patientKey, like), ilike(studies.accessionNumber, like))!);
+  }
+  if (query.patientName) where.push(ilike(patients.name, `%${escapeLike(query.patientName)}%`));
+  if (query.patientId) where.push(eq(patients.patientKey, query.patientId));
+  if (query.accessionNumber) where.push(eq(studies.accessionNumber, query.accessionNumber));
+  if (query.dateFrom) where.push(gte(studies.studyDate, query.dateFrom));
+  if (query.dateTo) where.push(lte(studies.studyDate, query.dateTo));
+  if (query.modality) where.push(sql`${query.modality} = any(${studies.modalities})`);
+  if (query.status) where.push(eq(studies.status, query.status));
+  const condition = where.length ? and(...where) : undefined;
+
+  const direction = query.order === 'asc' ? asc : desc;
+  const sortColumn = {
+    studyDate: studies.studyDate,
+    patientName: patients.name,
+    createdAt: studies.createdAt,
+    modality: sql`${studies.modalities}[1]`,
+    status: studies.status,
+  }[query.sort ?? 'createdAt'];
+
   const rows = await db
     .select({
       id: studies.id,
+      studyInstanceUid: studies.studyInstanceUid,
       studyDate: studies.studyDate,
+      studyTime: studies.studyTime,
       description: studies.description,
       accessionNumber: studies.accessionNumber,
       modalities: studies.modalities,
       status: studies.status,
       priority: studies.priority,
       createdAt: studies.createdAt,
-      patient: { id: patients.id, patientKey: patients.patientKey, name: patients.name },
+      seriesCount,
+      instanceCount,
+      patient: { id: patients.id, patientId: patients.patientKey, name: patients.name, birthDate: patients.birthDate, sex: patients.sex },
     })
     .from(studies)
     .innerJoin(patients, eq(patients.id, studies.patientId))
-    .orderBy(desc(studies.createdAt))
-    .limit(options.limit)
-    .offset(options.offset);
-  const [total] = await db.select({ n: count() }).from(studies);
+    .where(condition)
+    // Ties broken by id so that pages never overlap or skip rows.
+    .orderBy(sql`${direction(sortColumn)} nulls last`, asc(studies.id))
+    .limit(query.limit)
+    .offset(query.offset);
+  const [total] = await db
+    .select({ n: count() })
+    .from(studies)
+    .innerJoin(patients, eq(patients.id, studies.patientId))
+    .where(condition);
   return { rows, total: total?.n ?? 0 };
+}
+
+export async function getStudyDetail(db: Executor, id: string) {
+  const [study] = await db
+    .select({ study: studies, patient: patients })
+    .from(studies)
+    .innerJoin(patients, eq(patients.id, studies.patientId))
+    .where(eq(studies.id, id));
+  if (!study) return undefined;
+  const seriesRows = await db
+    .select()
+    .from(series)
+    .where(eq(series.studyId, id))
+    .orderBy(sql`${series.seriesNumber} nulls last`, asc(series.createdAt));
+  const instanceRows = seriesRows.length
+    ? await db
+        .select({
+          id: instances.id,
+          seriesId: instances.seriesId,
+          sopInstanceUid: instances.sopInstanceUid,
+          sopClassUid: instances.sopClassUid,
+          instanceNumber: instances.instanceNumber,
+          format: instances.format,
+          transferSyntaxUid: instances.transferSyntaxUid,
+          sizeBytes: instances.sizeBytes,
+          sha256: instances.sha256,
+          rows: instances.rows,
+          columns: instances.columns,
+          frames: instances.frames,
+          createdAt: instances.createdAt,
+        })
+        .from(instances)
+        .where(inArray(instances.seriesId, seriesRows.map((s) => s.id)))
+        .orderBy(sql`${instances.instanceNumber} nulls last`, asc(instances.createdAt))
+    : [];
+  return {
+    ...study.study,
+    patient: study.patient,
+    series: seriesRows.map((s) => ({ ...s, instances: instanceRows.filter((i) => i.seriesId === s.id) })),
+  };
 }

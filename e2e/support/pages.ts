@@ -71,3 +71,36 @@ export class UsersAdminPage {
     return this.page.getByTestId(`user-${email}`);
   }
 }
+
+/** Signs in through the form; the account must exist (auth.spec.ts creates ADMIN on first run). */
+export async function signInAs(page: Page, user: { email: string; password: string }) {
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn(user.email, user.password);
+  await expect(page).not.toHaveURL(/\/sign-in/);
+}
+
+export class UploadPage {
+  constructor(readonly page: Page) {}
+
+  async goto() {
+    await this.page.goto('/upload');
+    await expect(this.page.getByRole('heading', { name: 'Upload images' })).toBeVisible();
+  }
+
+  async chooseFiles(files: string[]) {
+    await this.page.getByLabel('Choose files').setInputFiles(files);
+  }
+
+  async chooseFolder(dir: string) {
+    await this.page.getByLabel('Choose a folder').setInputFiles(dir);
+  }
+
+  row(name: string | RegExp) {
+    return this.page.getByTestId('upload-row').filter({ hasText: name });
+  }
+
+  overall() {
+    return this.page.getByTestId('overall-status');
+  }
+}

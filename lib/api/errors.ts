@@ -13,6 +13,14 @@ export type ApiErrorCode =
   | 'unsupported_media_type'
   | 'too_many_requests'
   | 'not_configured'
+  | 'unsupported_format'
+  | 'empty_file'
+  | 'invalid_dicom'
+  | 'invalid_nifti'
+  | 'invalid_archive'
+  | 'no_images'
+  | 'checksum_mismatch'
+  | 'upload_incomplete'
   | 'database_unavailable'
   | 'internal_error';
 
@@ -23,6 +31,7 @@ export class ApiError extends Error {
     readonly code: ApiErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -65,7 +74,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /** Maps any thrown value to the one error shape; unexpected errors are logged, not leaked. */
 export function toErrorResponse(error: unknown): Response {
   if (error instanceof ApiError) {
-    return errorResponse(error.status, error.code, error.message, { headers: error.headers });
+    return errorResponse(error.status, error.code, error.message, { headers: error.headers, details: error.details });
   }
   if (error instanceof ZodError) {
     const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));

@@ -16,7 +16,10 @@ const session = vi.hoisted(() => ({ user: null as CurrentUser | null }));
 vi.mock('@/lib/auth/session', () => ({ getCurrentUser: async () => session.user }));
 
 async function call(handler: ReturnType<typeof withApi<never>>, init: RequestInit & { url?: string; params?: Record<string, string> } = {}) {
-  const res = await handler(new Request(init.url ?? 'http://app.test/api/thing', init), { params: Promise.resolve(init.params ?? {}) });
+  // A session cookie must be present for the (mocked) session lookup to be consulted at all.
+  const headers = new Headers(init.headers);
+  if (session.user) headers.set('cookie', 'authjs.session-token=test');
+  const res = await handler(new Request(init.url ?? 'http://app.test/api/thing', { ...init, headers }), { params: Promise.resolve(init.params ?? {}) });
   const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
   return { status: res.status, body, headers: res.headers };
 }

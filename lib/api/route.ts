@@ -28,7 +28,7 @@ export interface PublicApiContext<P> {
 }
 
 type RouteContext = { params?: Promise<Record<string, string | string[]>> };
-type Result = Response | Record<string, unknown> | unknown[];
+type Result = Response | object;
 
 export function actorOf(principal: Principal | null, req: Request): Actor {
   return {
@@ -51,6 +51,8 @@ export async function resolvePrincipal(req: Request): Promise<Principal | null> 
     if (!token) throw unauthorized('Invalid, expired or revoked API token');
     return { kind: 'token', id: token.id, email: null, role: token.role, tokenId: token.id, scopes: token.scopes };
   }
+  // No session cookie, no session: skip Auth.js (and its request-scoped header reads) entirely.
+  if (!req.headers.get('cookie')?.includes('authjs.session-token')) return null;
   const { getCurrentUser } = await import('@/lib/auth/session');
   const user = await getCurrentUser();
   if (!user) return null;

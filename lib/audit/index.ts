@@ -50,7 +50,7 @@ export interface PatientDataAccess<T> {
   patientId?: string | null;
   studyId?: string | null;
   /** Fills in patient/study once the data is loaded, when the caller only knew a resource id. */
-  describe?: (result: T) => { patientId?: string | null; studyId?: string | null };
+  describe?: (result: NonNullable<T>) => { patientId?: string | null; studyId?: string | null };
 }
 
 /**
@@ -83,6 +83,6 @@ export async function auditPatientAccess<T>(actor: Actor, access: PatientDataAcc
     await recordAudit(actor, { ...base, outcome: 'failure', details: { reason: 'not_found' } });
     return result;
   }
-  await recordAudit(actor, { ...base, ...access.describe?.(result), outcome: 'success' });
+  await recordAudit(actor, { ...base, ...access.describe?.(result as NonNullable<T>), outcome: 'success' });
   return result;
 }

@@ -27,3 +27,12 @@ export function uniqueAddress(): string {
   const n = Math.floor(Math.random() * 0xffff).toString(16);
   return `2001:db8::${n}:${Math.floor(Math.random() * 0xffff).toString(16)}`;
 }
+
+/** A bearer token for an API client with the given role; the secret is returned once, as in production. */
+export async function createTestToken(role: UserRole = 'clinician', scopes: string[] = []): Promise<{ secret: string; id: string }> {
+  const { generateApiTokenSecret } = await import('@/lib/auth/tokens');
+  const { insertApiToken } = await import('@/db/queries/api-tokens');
+  const generated = generateApiTokenSecret();
+  const token = await insertApiToken(await getDb(), { name: `test-${role}`, tokenHash: generated.hash, prefix: generated.prefix, role, scopes });
+  return { secret: generated.secret, id: token.id };
+}

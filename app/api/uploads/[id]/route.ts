@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { withApi } from '@/lib/api/route';
+import { getUploadStatus } from '@/lib/ingest/uploads';
+import { receivedBytes } from '@/lib/ingest/tus-server';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = withApi(async ({ params, principal }) => getUploadStatus(principal, params.id, receivedBytes), {
+  params: z.object({ id: z.string().uuid() }),
+});

@@ -1,0 +1,279 @@
+import { createReadStream } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
+import { getDb } from '@/db';
+import { registerInstance, type CatalogEntry } from '@/db/queries/catalog';
+import { ApiError } from '@/lib/api/errors';
+import { DicomParseError, extractMetadata, getString, makeTag, parseDicom, type DicomMetadata } from '@/lib/dicom';
+import { getEnv } from '@/lib/env';
+import { inspectNifti, NiftiParseError, type NiftiInspection } from '@/lib/nifti';
+import { removeObject, storeFile } from '@/lib/storage';
+import { extractArchive, type SkippedEntry } from './archive';
+import { recogniseFormat, SNIFF_BYTES } from './formats';
+import type { UploadMetadata } from './metadata';
+import { uidFromUuid } from './uid';
+import { findDicomProblem, type DicomProblem } from './validate-dicom';
+
+export interface IngestContext {
+  uploadId: string;
+  userId: string | null;
+  metadata: UploadMetadata;
+  /** Display name of the uploaded file. */
+  name: string | null;
+}
+
+export interface IngestedItem {
+  name: string | null;
+  format: 'dicom' | 'nifti';
+  instanceId: string;
+  seriesId: string;
+  studyId: string;
+  patientId: string;
+  sopInstanceUid: string;
+  duplicate: boolean;
+}
+
+export interface IngestResult {
+  items: IngestedItem[];
+  skipped: SkippedEntry[];
+}
+
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+const HEADER_PREFIX_BYTES = 16 * 1024 * 1024;
+const MAX_HEADER_PREFIX_BYTES = 256 * 1024 * 1024;
+
+async function readHead(file: string, length: number): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Old ACR-NEMA style dates (1993.04.30) are common in archives; the catalogue keeps YYYYMMDD. */
+function normaliseDate(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const compact = value.trim().replace(/^(\d{4})[.-](\d{2})[.-](\d{2})$/, '$1$2$3');
+  return /^\d{8}$/.test(compact) ? compact : null;
+}
+
+const text = (value: unknown, max = 256): string | null =>
+  typeof value === 'string' && value.trim() ? value.trim().slice(0, max) : null;
+const int = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : null);
+
+const MEDIA_STORAGE_SOP_CLASS = makeTag(0x0002, 0x0002);
+
+async function readDicomHeader(file: string, size: number): Promise<DicomMetadata & { mediaStorageSopClassUid: string | null; problem: DicomProblem | null }> {
+  let prefix = Math.min(size, HEADER_PREFIX_BYTES);
+  for (;;) {
+    const bytes = await readHead(file, prefix);
+    try {
+      const dataset = parseDicom(bytes, { fileSize: size, maxInflatedBytes: getEnv().upload.maxInflatedBytes });
+      const mediaStorageSopClassUid = (dataset.meta && getString(dataset.meta, MEDIA_STORAGE_SOP_CLASS)) || null;
+      const meta = extractMetadata(dataset);
+      return { ...meta, mediaStorageSopClassUid, problem: findDicomProblem(dataset, meta) };
+    } catch (error) {
+      if (error instanceof DicomParseError && error.code === 'header_too_large' && prefix < Math.min(size, MAX_HEADER_PREFIX_BYTES)) {
+        prefix = Math.min(size, MAX_HEADER_PREFIX_BYTES, prefix * 4);
+        continue;
+      }
+      if (error instanceof DicomParseError) {
+        const status = error.code === 'inflate_limit' ? 413 : 422;
+        throw new ApiError(status, status === 413 ? 'payload_too_large' : 'invalid_dicom', `Invalid DICOM file: ${error.message}`, {}, { reason: error.code });
+      }
+      throw error;
+    }
+  }
+}
+
+/** Stores the bytes, then files them in the catalogue; a failure in between leaves nothing behind. */
+async function storeAndRegister(
+  file: string,
+  zeroPrefix: number,
+  build: (stored: { key: string; size: number; sha256: string }) => CatalogEntry,
+): Promise<Omit<IngestedItem, 'name' | 'format' | 'sopInstanceUid'>> {
+  const stored = await storeFile(file, { zeroPrefix });
+  try {
+    const registered = await registerInstance(await getDb(), build(stored));
+    if (registered.duplicate) await removeObject(stored.key);
+    return registered;
+  } catch (error) {
+    await removeObject(stored.key);
+    throw error;
+  }
+}
+
+async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx: IngestContext, name: string | null): Promise<IngestedItem> {
+  const meta = await readDicomHeader(file, size);
+  if (meta.sopClassUid === MEDIA_STORAGE_DIRECTORY || meta.mediaStorageSopClassUid === MEDIA_STORAGE_DIRECTORY) {
+    throw new ApiError(422, 'invalid_dicom', 'This is a DICOMDIR index, not an image; upload the folder or a zip of it instead', {}, { reason: 'dicomdir' });
+  }
+  if (meta.problem) {
+    throw new ApiError(422, 'invalid_dicom', `Invalid DICOM file: ${meta.problem.message}`, {}, { reason: meta.problem.reason });
+  }
+  const missing = (['studyInstanceUid', 'seriesInstanceUid', 'sopInstanceUid'] as const).filter((k) => !meta[k]);
+  if (missing.length) {
+    throw new ApiError(422, 'invalid_dicom', `Invalid DICOM file: missing ${missing.join(', ')}`, {}, { reason: 'missing_uid' });
+  }
+  const studyUid = meta.studyInstanceUid!;
+  const registered = await storeAndRegister(file, hasPreamble ? 128 : 0, (stored) => ({
+    patient: {
+      // Without a Patient ID the study's UID keeps unrelated anonymous studies apart.
+      patientKey: text(meta.patientId, 64) ?? `ANON-${studyUid.slice(-24)}`,
+      issuer: text(meta.issuerOfPatientId, 64) ?? '',
+      name: text(meta.patientName),
+      birthDate: normaliseDate(meta.patientBirthDate),
+      sex: text(meta.patientSex, 16),
+    },
+    study: {
+      studyInstanceUid: studyUid,
+      studyDate: normaliseDate(meta.studyDate),
+      studyTime: text(meta.studyTime, 32),
+      accessionNumber: text(meta.accessionNumber, 64),
+      description: text(meta.studyDescription),
+      referringPhysician: text(meta.referringPhysicianName),
+      createdBy: ctx.userId,
+    },
+    series: {
+      seriesInstanceUid: meta.seriesInstanceUid!,
+      modality: text(meta.modality, 16),
+      seriesNumber: int(meta.seriesNumber),
+      description: text(meta.seriesDescription),
+      bodyPart: text(meta.bodyPartExamined, 64),
+    },
+    instance: {
+      sopInstanceUid: meta.sopInstanceUid!,
+      sopClassUid: text(meta.sopClassUid, 64),
+      instanceNumber: int(meta.instanceNumber),
+      format: 'dicom',
+      transferSyntaxUid: text(meta.transferSyntaxUid, 64),
+      storageKey: stored.key,
+      sizeBytes: stored.size,
+      sha256: stored.sha256,
+      rows: int(meta.rows),
+      columns: int(meta.columns),
+      frames: Math.max(1, int(meta.numberOfFrames) ?? 1),
+      metadata: { ...meta, problem: undefined } as unknown as Record<string, unknown>,
+      uploadId: ctx.uploadId,
+    },
+  }));
+  return { ...registered, name, format: 'dicom', sopInstanceUid: meta.sopInstanceUid! };
+}
+
+async function inspectNiftiFile(file: string): Promise<NiftiInspection> {
+  try {
+    return await inspectNifti(createReadStream(file, { highWaterMark: 1024 * 1024 }), { maxInflatedBytes: getEnv().upload.maxInflatedBytes });
+  } catch (error) {
+    if (error instanceof NiftiParseError) {
+      if (error.code === 'inflate_limit' || error.code === 'dimensions_too_large') {
+        throw new ApiError(413, 'payload_too_large', `NIfTI file refused: ${error.message}`, {}, { reason: error.code });
+      }
+      if (error.code === 'not_nifti') {
+        throw new ApiError(415, 'unsupported_format', 'A gzip file that does not hold a NIfTI volume', {}, { reason: error.code });
+      }
+      throw new ApiError(422, 'invalid_nifti', `Invalid NIfTI file: ${error.message}`, {}, { reason: error.code });
+    }
+    throw error;
+  }
+}
+
+async function ingestNifti(file: string, ctx: IngestContext, name: string | null): Promise<IngestedItem> {
+  const inspection = await inspectNiftiFile(file);
+  const { header } = inspection;
+  const sopInstanceUid = uidFromUuid();
+  const registered = await storeAndRegister(file, 0, (stored) => ({
+    patient: {
+      patientKey: ctx.metadata.patientId || `NIFTI-${ctx.uploadId.slice(0, 8).toUpperCase()}`,
+      issuer: '',
+      name: ctx.metadata.patientName || null,
+    },
+    study: {
+      // One study per upload (a zip of volumes stays together) unless the client names one.
+      studyInstanceUid: ctx.metadata.studyInstanceUid ?? uidFromUuid(ctx.uploadId),
+      description: ctx.metadata.studyDescription ?? null,
+      studyDate: normaliseDate(new Date().toISOString().slice(0, 10)),
+      createdBy: ctx.userId,
+    },
+    series: {
+      seriesInstanceUid: uidFromUuid(),
+      modality: ctx.metadata.modality ?? 'OT',
+      description: name ?? (header.description || null),
+    },
+    instance: {
+      sopInstanceUid,
+      format: 'nifti',
+      storageKey: stored.key,
+      sizeBytes: stored.size,
+      sha256: stored.sha256,
+      columns: header.dims[0] ?? null,
+      rows: header.dims[1] ?? null,
+      frames: Math.max(1, (header.dims[2] ?? 1) * (header.dims[3] ?? 1)),
+      metadata: { nifti: header, gzip: inspection.gzip, inflatedBytes: inspection.inflatedBytes } as unknown as Record<string, unknown>,
+      uploadId: ctx.uploadId,
+    },
+  }));
+  return { ...registered, name, format: 'nifti', sopInstanceUid };
+}
+
+/** Ingests one file that is not an archive. */
+async function ingestSingle(file: string, ctx: IngestContext, name: string | null, insideArchive: boolean): Promise<IngestedItem> {
+  const { size } = await stat(file);
+  if (size === 0) throw new ApiError(422, 'empty_file', 'The file is empty');
+  const head = await readHead(file, SNIFF_BYTES);
+  const format = recogniseFormat(head);
+  switch (format) {
+    case 'dicom':
+      return ingestDicom(file, size, true, ctx, name);
+    case 'dicom-no-preamble':
+      return ingestDicom(file, size, false, ctx, name);
+    case 'nifti':
+    case 'gzip':
+      return ingestNifti(file, ctx, name);
+    case 'zip':
+      if (insideArchive) throw new ApiError(415, 'unsupported_format', 'Archives inside archives are not unpacked');
+      break;
+  }
+  throw new ApiError(415, 'unsupported_format', 'Not a DICOM, NIfTI (.nii, .nii.gz) or zip file');
+}
+
+/**
+ * Recognises a finished upload by content and files everything it holds. A single file is all or
+ * nothing (an ApiError with a 4xx says why); an archive is checked whole first, then each image
+ * in it is stored, and entries that are not images are reported as skipped.
+ */
+export async function ingestFile(file: string, ctx: IngestContext): Promise<IngestResult> {
+  const { size } = await stat(file);
+  if (size === 0) throw new ApiError(422, 'empty_file', 'The file is empty');
+  const head = await readHead(file, SNIFF_BYTES);
+  if (recogniseFormat(head) !== 'zip') {
+    return { items: [await ingestSingle(file, ctx, ctx.name, false)], skipped: [] };
+  }
+
+  const { upload } = getEnv();
+  const { entries, skipped } = await extractArchive(file, {
+    maxEntryBytes: upload.maxBytes,
+    maxTotalBytes: upload.maxInflatedBytes,
+    maxEntries: upload.maxArchiveEntries,
+  });
+  const items: IngestedItem[] = [];
+  try {
+    for (const entry of entries) {
+      try {
+        items.push(await ingestSingle(entry.file, ctx, entry.name, true));
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status >= 500) throw error;
+        skipped.push({ name: entry.name, code: error.code, message: error.message });
+      } finally {
+        await rm(entry.file, { force: true });
+      }
+    }
+  } finally {
+    await Promise.all(entries.map((e) => rm(e.file, { force: true })));
+  }
+  if (items.length === 0) {
+    throw new ApiError(422, 'no_images', 'The archive holds no DICOM or NIfTI file that could be read', {}, { skipped: skipped.slice(0, 100) });
+  }
+  return { items, skipped };
+}

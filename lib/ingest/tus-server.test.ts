@@ -1,0 +1,442 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { and, desc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDb } from '@/db';
+import { auditLog, instances, patients, series, studies, uploads } from '@/db/schema';
+import { resetEnvForTests } from '@/lib/env';
+import { dicomCorpus, niftiCorpus, type CorpusEntry } from '@/lib/testing/corpus';
+import { makeSeries } from '@/lib/testing/dicom-series';
+import { createTestToken } from '@/lib/testing/fixtures';
+import { serveHandlers } from '@/lib/testing/http';
+import { tusUpload, type TusResult } from '@/lib/testing/tus-client';
+import { objectPath, uploadsDir } from '@/lib/storage';
+import { handleTusRequest, resetTusServerForTests } from './tus-server';
+import { makeZip } from './archive.test';
+
+let base: string;
+let close: () => Promise<void>;
+let token: string;
+let tokenId: string;
+
+beforeAll(async () => {
+  ({ secret: token, id: tokenId } = await createTestToken('clinician'));
+  ({ url: base, close } = await serveHandlers({ '/api/upload': handleTusRequest }));
+});
+afterAll(async () => close());
+
+const endpoint = () => `${base}/api/upload`;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+type Summary = { id: string; status: string; studyId: string | null; sha256: string; result: { instances: number; duplicates: number; items: { instanceId: string }[]; skipped: unknown[] } };
+type ErrorBody = { error: { code: string; message: string; details?: { reason?: string } } };
+
+async function upload(data: Buffer, metadata: Record<string, string> = {}, options: { token?: string; chunkSize?: number } = {}): Promise<TusResult> {
+  return tusUpload(endpoint(), data, { token: options.token ?? token, metadata: { sha256: sha256(data), ...metadata }, chunkSize: options.chunkSize });
+}
+
+async function instanceBySop(sopInstanceUid: string) {
+  const db = await getDb();
+  const [row] = await db
+    .select({ instance: instances, series, study: studies, patient: patients })
+    .from(instances)
+    .innerJoin(series, eq(series.id, instances.seriesId))
+    .innerJoin(studies, eq(studies.id, series.studyId))
+    .innerJoin(patients, eq(patients.id, studies.patientId))
+    .where(eq(instances.sopInstanceUid, sopInstanceUid));
+  return row;
+}
+
+async function ingestAudit(uploadId: string) {
+  return (await getDb())
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.action, 'upload.ingest'), eq(auditLog.resourceId, uploadId)));
+}
+
+const uploadIdOf = (result: TusResult) => result.url!.split('/').pop()!;
+const tag = (entry: CorpusEntry, name: string) => entry.reference.tags?.[name] ?? null;
+
+describe('POST /api/upload (tus) with every corpus file', () => {
+  const seen = new Set<string>();
+
+  for (const entry of dicomCorpus()) {
+    const sop = () => String(tag(entry, 'SOPInstanceUID') ?? '').trim();
+    const isDicomdir = entry.categories.includes('dicomdir') && !tag(entry, 'SOPInstanceUID');
+    const lacksUids = !isDicomdir && !tag(entry, 'SOPInstanceUID');
+    if (lacksUids && !entry.expect_error) {
+      it(`refuses ${entry.id}, which has no Study/Series/SOP Instance UIDs, with a clear 422`, async () => {
+        const result = await upload(readFileSync(entry.path));
+        expect(result.status).toBe(422);
+        expect((result.body as ErrorBody).error).toMatchObject({ code: 'invalid_dicom', details: { reason: 'missing_uid' } });
+      });
+    } else if (!entry.expect_error && !isDicomdir) {
+      it(`stores ${entry.id} with its metadata`, async () => {
+        const data = readFileSync(entry.path);
+        const result = await upload(data, { filename: path.basename(entry.path) });
+        expect(result, JSON.stringify(result.body)).toMatchObject({ ok: true, status: 200 });
+        const summary = result.body as Summary;
+        expect(summary).toMatchObject({ status: 'ready', sha256: sha256(data) });
+        const duplicate = seen.has(sop());
+        seen.add(sop());
+        expect(summary.result).toMatchObject({ instances: duplicate ? 0 : 1, duplicates: duplicate ? 1 : 0 });
+
+        const row = await instanceBySop(sop());
+        expect(row).toBeDefined();
+        expect(row!.study.studyInstanceUid).toBe(String(tag(entry, 'StudyInstanceUID')).trim());
+        expect(row!.series.seriesInstanceUid).toBe(String(tag(entry, 'SeriesInstanceUID')).trim());
+        expect(row!.series.modality ?? null).toBe(tag(entry, 'Modality') || null);
+        expect(summary.studyId).toBe(row!.study.id);
+        const patientId = tag(entry, 'PatientID');
+        if (patientId) expect(row!.patient.patientKey).toBe(patientId);
+        else expect(row!.patient.patientKey).toMatch(/^ANON-/);
+        if (!duplicate) {
+          expect(row!.patient.name ?? null).toBe(tag(entry, 'PatientName') || null);
+          expect(row!.instance.rows ?? null).toBe(tag(entry, 'Rows'));
+          expect(row!.instance.columns ?? null).toBe(tag(entry, 'Columns'));
+          expect(row!.instance.frames).toBe(Number(tag(entry, 'NumberOfFrames') ?? 1));
+          expect(row!.instance.transferSyntaxUid ?? null).toBe(tag(entry, 'TransferSyntaxUID'));
+          expect(row!.instance.sizeBytes).toBe(data.length);
+          // The stored copy is the upload with its 128-byte preamble blanked (polyglot files).
+          const stored = readFileSync(objectPath(row!.instance.storageKey));
+          expect(stored.length).toBe(data.length);
+          if (entry.reference.preamble) expect(stored.subarray(0, 128).every((b) => b === 0)).toBe(true);
+          expect(stored.subarray(128).equals(data.subarray(128))).toBe(true);
+        }
+      });
+    } else if (isDicomdir) {
+      it(`refuses the DICOMDIR ${entry.id} with a clear 422`, async () => {
+        const result = await upload(readFileSync(entry.path));
+        expect(result.status).toBe(422);
+        expect((result.body as ErrorBody).error).toMatchObject({ code: 'invalid_dicom', details: { reason: 'dicomdir' } });
+      });
+    }
+  }
+
+  for (const entry of niftiCorpus().filter((e) => !e.expect_error)) {
+    it(`stores the NIfTI volume ${entry.id} with generated UIDs and the patient from the upload`, async () => {
+      const data = readFileSync(entry.path);
+      const result = await upload(data, { filename: path.basename(entry.path), patientName: 'Doe^Jane', patientId: `NII-${entry.id}`, modality: 'MR' });
+      expect(result, JSON.stringify(result.body)).toMatchObject({ ok: true, status: 200 });
+      const summary = result.body as Summary;
+      const db = await getDb();
+      const [row] = await db
+        .select({ instance: instances, series, study: studies, patient: patients })
+        .from(instances)
+        .innerJoin(series, eq(series.id, instances.seriesId))
+        .innerJoin(studies, eq(studies.id, series.studyId))
+        .innerJoin(patients, eq(patients.id, studies.patientId))
+        .where(eq(instances.id, summary.result.items[0]!.instanceId));
+      expect(row!.instance.format).toBe('nifti');
+      expect(row!.patient).toMatchObject({ name: 'Doe^Jane', patientKey: `NII-${entry.id}` });
+      expect(row!.series.modality).toBe('MR');
+      for (const uid of [row!.study.studyInstanceUid, row!.series.seriesInstanceUid, row!.instance.sopInstanceUid]) {
+        expect(uid).toMatch(/^2\.25\.\d+$/);
+        expect(uid.length).toBeLessThanOrEqual(64);
+      }
+      const dims = entry.reference.dims as number[];
+      expect([row!.instance.columns, row!.instance.rows]).toEqual([dims[0], dims[1]]);
+      expect(row!.instance.frames).toBe((dims[2] ?? 1) * (dims[3] ?? 1));
+      expect(readFileSync(objectPath(row!.instance.storageKey)).equals(data)).toBe(true);
+    });
+  }
+
+  const broken = [...dicomCorpus(), ...niftiCorpus()].filter(
+    // Its DICOM structure is valid and only the JPEG 2000 codestream is damaged: ingest reads
+    // headers only, so this one is caught when it is decoded (processing), not here.
+    (e) => e.expect_error && e.id !== 'broken_j2k_corrupt_codestream',
+  );
+  for (const entry of broken) {
+    it(`refuses the broken file ${entry.id} with a clear 4xx and an audit row, storing nothing`, async () => {
+      const db = await getDb();
+      const before = await db.$count(instances);
+      const result = await upload(readFileSync(entry.path), { filename: path.basename(entry.path) });
+      expect(result.ok).toBe(false);
+      expect(result.status).toBeGreaterThanOrEqual(400);
+      expect(result.status).toBeLessThan(500);
+      const body = result.body as ErrorBody;
+      expect(body.error.code).toMatch(/^[a-z_]+$/);
+      expect(body.error.message.length).toBeGreaterThan(5);
+      expect(await db.$count(instances)).toBe(before);
+      // An empty upload is complete (and refused) at creation, so the client never learns its URL.
+      const [row] = result.url
+        ? await db.select().from(uploads).where(eq(uploads.id, uploadIdOf(result)))
+        : await db.select().from(uploads).where(and(eq(uploads.tokenId, tokenId), eq(uploads.errorCode, body.error.code))).orderBy(desc(uploads.createdAt)).limit(1);
+      const id = row!.id;
+      expect(row).toMatchObject({ status: 'failed', errorCode: body.error.code });
+      expect((await ingestAudit(id)).map((a) => a.outcome)).toEqual(['failure']);
+      expect(existsSync(path.join(uploadsDir(), id))).toBe(false);
+    });
+  }
+});
+
+function ctSmall(): { data: Buffer; uids: { study: string; series: string; sop: string } } {
+  const entry = dicomCorpus().find((e) => e.id === 'ct_small_explicit_le');
+  if (!entry) throw new Error('fixture ct_small_explicit_le missing');
+  return {
+    data: readFileSync(entry.path),
+    uids: {
+      study: String(tag(entry, 'StudyInstanceUID')),
+      series: String(tag(entry, 'SeriesInstanceUID')),
+      sop: String(tag(entry, 'SOPInstanceUID')),
+    },
+  };
+}
+
+describe('archives', () => {
+  it('turns a zip of a CT series into one study with one series, and a second upload adds nothing', async () => {
+    const { data, uids } = ctSmall();
+    const made = makeSeries(data, uids, 12);
+    const zip = readFileSync(
+      await makeZip('ct-series.zip', [
+        ...made.files.map((f, i) => ({ name: `CT/slice-${String(i).padStart(3, '0')}.dcm`, data: f })),
+        { name: 'CT/README.txt', data: Buffer.from('exported by a scanner') },
+      ]),
+    );
+    const first = await upload(zip, { filename: 'ct-series.zip' });
+    expect(first, JSON.stringify(first.body)).toMatchObject({ ok: true, status: 200 });
+    const summary = first.body as Summary & { result: { studyIds: string[]; skipped: { name: string; code: string }[] } };
+    expect(summary.result).toMatchObject({ instances: 12, duplicates: 0, studyIds: [summary.studyId] });
+    expect(summary.result.skipped).toEqual([expect.objectContaining({ name: 'README.txt', code: 'unsupported_format' })]);
+
+    const db = await getDb();
+    const studyRows = await db.select().from(studies).where(eq(studies.studyInstanceUid, made.studyUid));
+    expect(studyRows).toHaveLength(1);
+    const seriesRows = await db.select().from(series).where(eq(series.studyId, studyRows[0]!.id));
+    expect(seriesRows.map((s) => s.seriesInstanceUid)).toEqual([made.seriesUid]);
+    expect(await db.$count(instances, eq(instances.seriesId, seriesRows[0]!.id))).toBe(12);
+
+    const again = await upload(zip, { filename: 'ct-series-again.zip' });
+    expect((again.body as Summary).result).toMatchObject({ instances: 0, duplicates: 12 });
+    expect(await db.$count(instances, eq(instances.seriesId, seriesRows[0]!.id))).toBe(12);
+  });
+
+  it('refuses a corrupt zip whole, storing none of it', async () => {
+    const { data, uids } = ctSmall();
+    const made = makeSeries(data, uids, 3);
+    const zip = readFileSync(await makeZip('damaged.zip', made.files.map((f, i) => ({ name: `s${i}.dcm`, data: f, store: true }))));
+    zip[zip.length - 2000] = zip[zip.length - 2000]! ^ 0xff;
+    const result = await upload(zip);
+    expect(result.status).toBe(422);
+    expect((result.body as ErrorBody).error.code).toBe('invalid_archive');
+    for (const sop of made.sopUids) expect(await instanceBySop(sop)).toBeUndefined();
+  });
+
+  it('refuses a zip with nothing readable in it', async () => {
+    const zip = readFileSync(await makeZip('notes.zip', [{ name: 'a.txt', data: Buffer.from('hello') }]));
+    const result = await upload(zip);
+    expect(result.status).toBe(422);
+    expect((result.body as ErrorBody).error.code).toBe('no_images');
+  });
+});
+
+describe('the tus protocol and its guards', () => {
+  it('advertises its extensions and checksum algorithms', async () => {
+    const res = await fetch(endpoint(), { method: 'OPTIONS' });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('tus-extension')?.split(',')).toEqual(expect.arrayContaining(['creation', 'termination', 'expiration', 'checksum']));
+    expect(res.headers.get('tus-checksum-algorithm')).toBe('sha1,sha256');
+    expect(Number(res.headers.get('tus-max-size'))).toBe(1024 ** 3);
+  });
+
+  it('answers 401 without credentials and 403 for viewers, in the error shape', async () => {
+    const anonymous = await fetch(endpoint(), { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '10' } });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual({ error: { code: 'unauthorized', message: 'Authentication required' } });
+    const viewer = await createTestToken('viewer');
+    const refused = await upload(Buffer.from('x'), {}, { token: viewer.secret });
+    expect(refused.status).toBe(403);
+    expect((refused.body as ErrorBody).error.code).toBe('forbidden');
+  });
+
+  it('refuses uploads over the size limit before receiving them', async () => {
+    const res = await fetch(endpoint(), {
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(1024 ** 3 + 1), Authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe('payload_too_large');
+  });
+
+  it('honours a configured smaller limit', async () => {
+    process.env.UPLOAD_MAX_BYTES = '1000';
+    resetEnvForTests();
+    resetTusServerForTests();
+    try {
+      const result = await upload(Buffer.alloc(2000, 1));
+      expect(result.status).toBe(413);
+    } finally {
+      delete process.env.UPLOAD_MAX_BYTES;
+      resetEnvForTests();
+      resetTusServerForTests();
+    }
+  });
+
+  it('refuses an empty file and malformed metadata with 4xx', async () => {
+    const empty = await upload(Buffer.alloc(0));
+    expect(empty.status).toBe(422);
+    expect((empty.body as ErrorBody).error.code).toBe('empty_file');
+    const bad = await tusUpload(endpoint(), Buffer.from('abc'), { token, metadata: { sha256: 'not-a-digest' } });
+    expect(bad.status).toBe(400);
+    expect((bad.body as ErrorBody).error.code).toBe('validation_error');
+  });
+
+  it('verifies the whole-file sha256 the client declared before registering anything', async () => {
+    const { data, uids } = ctSmall();
+    const [file] = makeSeries(data, uids, 1).files;
+    const result = await tusUpload(endpoint(), file!, { token, metadata: { sha256: sha256(Buffer.from('something else')) } });
+    expect(result.status).toBe(422);
+    expect((result.body as ErrorBody).error.code).toBe('checksum_mismatch');
+    expect(await (await getDb()).$count(instances, eq(instances.sha256, sha256(file!)))).toBe(0);
+  });
+
+  it('verifies Upload-Checksum on each chunk (tus checksum extension)', async () => {
+    const data = Buffer.from('0123456789'.repeat(100));
+    const created = await fetch(endpoint(), {
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(data.length), Authorization: `Bearer ${token}` },
+    });
+    expect(created.status).toBe(201);
+    const url = new URL(created.headers.get('location')!, endpoint()).toString();
+    const patch = (body: Buffer, offset: number, checksum: string) =>
+      fetch(url, {
+        method: 'PATCH',
+        headers: {
+          'Tus-Resumable': '1.0.0',
+          'Upload-Offset': String(offset),
+          'Content-Type': 'application/offset+octet-stream',
+          'Upload-Checksum': checksum,
+          Authorization: `Bearer ${token}`,
+        },
+        body: new Uint8Array(body),
+      });
+    const half = data.subarray(0, 500);
+    const wrong = await patch(half, 0, `sha256 ${createHash('sha256').update('nope').digest('base64')}`);
+    expect(wrong.status).toBe(460);
+    const head = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+    expect(head.headers.get('upload-offset')).toBe('0');
+    const unsupported = await patch(half, 0, `md5 ${createHash('md5').update(half).digest('base64')}`);
+    expect(unsupported.status).toBe(400);
+    const right = await patch(half, 0, `sha1 ${createHash('sha1').update(half).digest('base64')}`);
+    expect(right.status).toBe(204);
+    expect(right.headers.get('upload-offset')).toBe('500');
+  });
+
+  it("answers 404 for another client's upload, as for a missing one", async () => {
+    const created = await fetch(endpoint(), {
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '100', Authorization: `Bearer ${token}` },
+    });
+    const url = new URL(created.headers.get('location')!, endpoint()).toString();
+    const other = await createTestToken('clinician');
+    for (const method of ['HEAD', 'PATCH', 'DELETE']) {
+      const res = await fetch(url, {
+        method,
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', Authorization: `Bearer ${other.secret}` },
+        body: method === 'PATCH' ? new Uint8Array([1]) : undefined,
+      });
+      expect(res.status, method).toBe(404);
+    }
+    for (const bad of ['../../etc/passwd', '%2e%2e%2fetc%2fpasswd', 'not-a-uuid', '..%5c..%5cwin']) {
+      const res = await fetch(`${endpoint()}/${bad}`, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+      expect(res.status, bad).toBe(404);
+    }
+    const terminated = await fetch(url, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+    expect(terminated.status).toBe(204);
+  });
+
+  it('never uses client file names for storage', async () => {
+    const { data, uids } = ctSmall();
+    const [file] = makeSeries(data, uids, 1).files;
+    const result = await upload(file!, { filename: '../../../etc/passwd', relativePath: '..\\..\\boot.ini\u0000.dcm' });
+    expect(result.status).toBe(200);
+    const id = uploadIdOf(result);
+    const [row] = await (await getDb()).select().from(uploads).where(eq(uploads.id, id));
+    expect(row!.filename).toBe('boot.ini.dcm');
+    const stored = await (await getDb()).select().from(instances).where(eq(instances.uploadId, id));
+    expect(stored[0]!.storageKey).toMatch(/^[0-9a-f-]{36}$/);
+    expect(readdirSync(path.dirname(objectPath(stored[0]!.storageKey)))).toContain(stored[0]!.storageKey);
+    expect(row!.tokenId).toBe(tokenId);
+  });
+});
+
+describe('resuming', () => {
+  /** A PATCH body that sends `bytes` and then either ends or dies like a killed client. */
+  function body(bytes: Buffer, die: boolean, onSent?: () => void): ReadableStream<Uint8Array> {
+    let sent = false;
+    return new ReadableStream({
+      async pull(controller) {
+        if (!sent) {
+          sent = true;
+          // Several small pieces so that the server really has part of the chunk on disk.
+          for (let i = 0; i < bytes.length; i += 16 * 1024) controller.enqueue(bytes.subarray(i, i + 16 * 1024));
+          onSent?.();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        if (die) controller.error(new Error('client killed'));
+        else controller.close();
+      },
+    });
+  }
+
+  async function offsetOf(url: string): Promise<number> {
+    const res = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    return Number(res.headers.get('upload-offset'));
+  }
+
+  it('finishes uploads interrupted at random offsets, with server restarts, byte-identical', async () => {
+    const entry = niftiCorpus().find((e) => e.id === 'niigz_piesno_float64') ?? niftiCorpus()[0]!;
+    const data = readFileSync(entry.path);
+    for (let round = 0; round < 3; round++) {
+      const created = await fetch(endpoint(), {
+        method: 'POST',
+        headers: {
+          'Tus-Resumable': '1.0.0',
+          'Upload-Length': String(data.length),
+          'Upload-Metadata': `sha256 ${Buffer.from(sha256(data)).toString('base64')}`,
+          Authorization: `Bearer ${token}`,
+        },
+      });
+      expect(created.status).toBe(201);
+      const path = new URL(created.headers.get('location')!, endpoint()).pathname;
+      let offset = 0;
+      let interruptions = 0;
+      let final: Response | undefined;
+      while (!final) {
+        const last = interruptions >= 4;
+        const cut = last ? data.length : offset + 1 + Math.floor(Math.random() * (data.length - offset - 1));
+        const restart = !last && Math.random() < 0.5;
+        const attempt = fetch(`${base}${path}`, {
+          method: 'PATCH',
+          headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream', Authorization: `Bearer ${token}` },
+          body: body(data.subarray(offset, cut), !last),
+          // @ts-expect-error streamed request body
+          duplex: 'half',
+        }).catch(() => null);
+        if (restart) {
+          // Kill the server mid-request, then start a fresh one: state survives only on disk and in the database.
+          await new Promise((r) => setTimeout(r, 20));
+          await close();
+          resetTusServerForTests();
+          ({ url: base, close } = await serveHandlers({ '/api/upload': handleTusRequest }));
+        }
+        const res = await attempt;
+        if (last) final = res ?? undefined;
+        else {
+          interruptions++;
+          const next = await offsetOf(`${base}${path}`);
+          expect(next).toBeGreaterThanOrEqual(offset);
+          expect(next).toBeLessThanOrEqual(cut);
+          offset = next;
+        }
+      }
+      expect(final.status).toBe(200);
+      const summary = (await final.json()) as Summary;
+      expect(summary).toMatchObject({ status: 'ready', sha256: sha256(data) });
+      const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, summary.result.items[0]!.instanceId));
+      expect(sha256(readFileSync(objectPath(row!.storageKey)))).toBe(sha256(data));
+    }
+  });
+});

@@ -1,0 +1,153 @@
+import { rm } from 'node:fs/promises';
+import { getDb } from '@/db';
+import { findUpload, insertUpload, updateUpload } from '@/db/queries/uploads';
+import type { Upload } from '@/db/schema';
+import { ApiError, notFound } from '@/lib/api/errors';
+import type { Principal } from '@/lib/api/route';
+import { recordAudit, type Actor } from '@/lib/audit';
+import { hashFile } from '@/lib/storage';
+import { ingestFile, type IngestResult } from './ingest';
+import { displayName, parseUploadMetadata, type UploadMetadata } from './metadata';
+
+/** Roles that may send images in; viewers only look. */
+export const UPLOAD_ROLES = ['admin', 'radiologist', 'clinician'] as const;
+
+export function ownsUpload(principal: Principal, upload: Pick<Upload, 'userId' | 'tokenId'>): boolean {
+  return principal.kind === 'user' ? upload.userId === principal.id : upload.tokenId === principal.tokenId;
+}
+
+export async function createUploadRecord(
+  id: string,
+  principal: Principal,
+  actor: Actor,
+  rawMetadata: Record<string, string | null | undefined> | undefined,
+  declaredSize: number | undefined,
+): Promise<UploadMetadata> {
+  const db = await getDb();
+  let metadata: UploadMetadata;
+  try {
+    metadata = parseUploadMetadata(rawMetadata);
+  } catch (error) {
+    await recordAudit(actor, { action: 'upload.create', outcome: 'failure', resourceType: 'upload', resourceId: id, details: { reason: 'invalid_metadata' } }, db);
+    throw error;
+  }
+  await insertUpload(db, {
+    id,
+    userId: principal.kind === 'user' ? principal.id : null,
+    tokenId: principal.tokenId,
+    filename: displayName(metadata.relativePath ?? metadata.filename),
+    declaredSize: declaredSize ?? null,
+    metadata,
+  });
+  await recordAudit(actor, { action: 'upload.create', outcome: 'success', resourceType: 'upload', resourceId: id, details: { declaredSize } }, db);
+  return metadata;
+}
+
+export interface UploadSummary {
+  id: string;
+  status: Upload['status'];
+  filename: string | null;
+  size: number | null;
+  receivedBytes: number;
+  sha256: string | null;
+  studyId: string | null;
+  error: { code: string; message: string } | null;
+  result: Record<string, unknown> | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function summariseUpload(upload: Upload, receivedBytes = upload.receivedBytes): UploadSummary {
+  return {
+    id: upload.id,
+    status: upload.status,
+    filename: upload.filename,
+    size: upload.declaredSize,
+    receivedBytes,
+    sha256: upload.sha256,
+    studyId: upload.studyId,
+    error: upload.errorCode ? { code: upload.errorCode, message: upload.errorMessage ?? '' } : null,
+    result: upload.result ?? null,
+    createdAt: upload.createdAt.toISOString(),
+    updatedAt: upload.updatedAt.toISOString(),
+  };
+}
+
+function resultSummary(result: IngestResult) {
+  const studyIds = [...new Set(result.items.map((i) => i.studyId))];
+  return {
+    instances: result.items.filter((i) => !i.duplicate).length,
+    duplicates: result.items.filter((i) => i.duplicate).length,
+    studyIds,
+    items: result.items.slice(0, 1000).map((i) => ({
+      name: i.name,
+      format: i.format,
+      studyId: i.studyId,
+      seriesId: i.seriesId,
+      instanceId: i.instanceId,
+      duplicate: i.duplicate,
+    })),
+    skipped: result.skipped.slice(0, 1000),
+  };
+}
+
+/**
+ * Called once the last byte has arrived: verifies the whole-file sha256 the client declared,
+ * then ingests. The tus copy is removed either way; what was ingested lives in storage.
+ */
+export async function finishUpload(id: string, file: string, actor: Actor): Promise<UploadSummary> {
+  const db = await getDb();
+  const upload = await findUpload(db, id);
+  if (!upload) throw notFound('No such upload');
+  await updateUpload(db, id, { status: 'processing' });
+  try {
+    const { sha256, size } = await hashFile(file);
+    await updateUpload(db, id, { sha256, receivedBytes: size });
+    const declared = (upload.metadata as UploadMetadata).sha256;
+    if (declared && declared !== sha256) {
+      throw new ApiError(422, 'checksum_mismatch', 'The file that arrived does not match the sha256 the client declared; upload it again', {}, { expected: declared, received: sha256 });
+    }
+    const result = await ingestFile(file, {
+      uploadId: id,
+      userId: upload.userId,
+      metadata: upload.metadata as UploadMetadata,
+      name: upload.filename,
+    });
+    const summary = resultSummary(result);
+    const first = result.items[0];
+    await updateUpload(db, id, { status: 'ready', studyId: first?.studyId ?? null, result: summary });
+    await recordAudit(actor, {
+      action: 'upload.ingest',
+      outcome: 'success',
+      resourceType: 'upload',
+      resourceId: id,
+      patientId: first?.patientId,
+      studyId: first?.studyId,
+      details: { instances: summary.instances, duplicates: summary.duplicates, skipped: summary.skipped.length, studies: summary.studyIds.length, sha256 },
+    }, db);
+    return summariseUpload((await findUpload(db, id))!);
+  } catch (error) {
+    if (error instanceof ApiError) {
+      await updateUpload(db, id, { status: 'failed', errorCode: error.code, errorMessage: error.message });
+      await recordAudit(actor, {
+        action: 'upload.ingest',
+        outcome: 'failure',
+        resourceType: 'upload',
+        resourceId: id,
+        details: { code: error.code, message: error.message, ...(error.details && typeof error.details === 'object' && 'reason' in error.details ? { reason: (error.details as { reason: unknown }).reason } : {}) },
+      }, db);
+    }
+    throw error;
+  } finally {
+    await rm(file, { force: true });
+    await rm(`${file}.json`, { force: true });
+  }
+}
+
+/** The status of one upload, for its owner (or an admin); anyone else is told it does not exist. */
+export async function getUploadStatus(principal: Principal, id: string, receivedBytes: (id: string) => Promise<number | null>): Promise<UploadSummary> {
+  const upload = await findUpload(await getDb(), id);
+  if (!upload || (!ownsUpload(principal, upload) && principal.role !== 'admin')) throw notFound('No such upload');
+  const received = upload.status === 'receiving' ? ((await receivedBytes(id)) ?? upload.receivedBytes) : upload.receivedBytes;
+  return summariseUpload(upload, received);
+}
