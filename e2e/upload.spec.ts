@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { makeSeries } from '@/lib/testing/dicom-series';
 import { writeNifti } from './support/nifti';
-import { ADMIN, signInAs, UploadPage } from './support/pages';
+import { signInAsAdmin, UploadPage } from './support/pages';
 
 const fixtures = path.resolve('lib/dicom/__fixtures__');
 const niftiFixtures = path.resolve('lib/nifti/__fixtures__');
@@ -15,7 +15,7 @@ const CT_UIDS = (() => {
 })();
 
 test.beforeEach(async ({ page }) => {
-  await signInAs(page, ADMIN);
+  await signInAsAdmin(page);
 });
 
 test('upload files: each gets progress and a result, bad files a clear error, good ones a study', async ({ page }) => {
@@ -88,4 +88,30 @@ test('pause, resume, and resume after a page reload without sending the start ag
   expect(heads.length).toBeGreaterThan(0);
   expect(creations).toEqual([]);
   expect(size).toBeGreaterThan(40 * 1024 * 1024);
+});
+
+test('a network drop mid-upload is retried by itself and the upload completes', async ({ page, context }) => {
+  const file = test.info().outputPath('drop.nii');
+  writeNifti(file, 40);
+  const cdp = await context.newCDPSession(page);
+  const slow = { offline: false, latency: 5, downloadThroughput: 50 * 1024 * 1024, uploadThroughput: 4 * 1024 * 1024 };
+  await cdp.send('Network.emulateNetworkConditions', slow);
+  const uploads = new UploadPage(page);
+  await uploads.goto();
+  const heads: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/api/upload') && r.method() === 'HEAD') heads.push(r.url());
+  });
+  await uploads.chooseFiles([file]);
+  const row = uploads.row('drop.nii');
+  const bar = row.getByRole('progressbar');
+  await expect.poll(async () => Number(await bar.getAttribute('value')), { timeout: 30_000 }).toBeGreaterThan(0);
+
+  await cdp.send('Network.emulateNetworkConditions', { ...slow, offline: true });
+  await page.waitForTimeout(2000);
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+
+  await expect(row).toContainText('Stored 1 image', { timeout: 60_000 });
+  // tus-js-client asked the server where to carry on after the drop.
+  expect(heads.length).toBeGreaterThan(0);
 });

@@ -100,11 +100,23 @@ function createServer(): Server {
         throw error;
       }
     },
-    onResponseError(_req, err) {
+    async onResponseError(req, err) {
       if ('status_code' in err && typeof err.body === 'string') {
+        // Ingest refusals were audited where they happened; these are protocol-level refusals.
         if (err.body.startsWith('{"error"')) return err;
         const code = STATUS_CODES[err.status_code] ?? (err.status_code >= 500 ? 'internal_error' : 'bad_request');
-        return { status_code: err.status_code, body: JSON.stringify({ error: { code, message: err.body.trim() || 'Upload request refused' } }) };
+        const message = err.body.trim() || 'Upload request refused';
+        const ctx = requestContext.getStore();
+        if (ctx && err.status_code < 500) {
+          await recordAudit(ctx.actor, {
+            action: 'upload.refused',
+            outcome: 'failure',
+            resourceType: 'upload',
+            resourceId: uploadIdFromUrl(req.url),
+            details: { method: req.method, status: err.status_code, code, message },
+          });
+        }
+        return { status_code: err.status_code, body: JSON.stringify({ error: { code, message } }) };
       }
       if (isDatabaseUnavailable(err)) {
         return { status_code: 503, body: JSON.stringify({ error: { code: 'database_unavailable', message: 'The database is unavailable; resume the upload shortly' } }) };

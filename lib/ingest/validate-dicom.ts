@@ -1,4 +1,14 @@
-import { getElement, Tags, type DicomDataset, type DicomMetadata } from '@/lib/dicom';
+import {
+  CodestreamError,
+  codestreamFamily,
+  getElement,
+  getEncapsulatedFrames,
+  getFragmentBytes,
+  readCodestreamHeader,
+  Tags,
+  type DicomDataset,
+  type DicomMetadata,
+} from '@/lib/dicom';
 
 export interface DicomProblem {
   reason: string;
@@ -25,7 +35,8 @@ export function findDicomProblem(dataset: DicomDataset, meta: DicomMetadata): Di
     }
   }
   const pixels = dataset.pixelData;
-  if (!pixels || pixels.encapsulated || pixels.length === undefined) return null;
+  if (pixels?.encapsulated) return findCodestreamProblem(dataset, meta);
+  if (!pixels || pixels.length === undefined) return null;
   const { rows, columns, bitsAllocated } = meta;
   if (!rows || !columns || !bitsAllocated) {
     return { reason: 'missing_image_attributes', message: 'Pixel Data without Rows, Columns and Bits Allocated' };
@@ -39,6 +50,42 @@ export function findDicomProblem(dataset: DicomDataset, meta: DicomMetadata): Di
       reason: 'pixel_data_too_short',
       message: `Pixel Data holds ${pixels.length} bytes but ${rows}×${columns}×${samples}×${frames} pixels of ${bitsAllocated} bits need ${expected}`,
     };
+  }
+  return null;
+}
+
+/**
+ * Each compressed frame's own header must describe the image the DICOM header describes. Only
+ * when all fragments were read (the header prefix held them); otherwise decoding will judge.
+ */
+function findCodestreamProblem(dataset: DicomDataset, meta: DicomMetadata): DicomProblem | null {
+  const family = codestreamFamily(dataset.transferSyntaxUid ?? meta.transferSyntaxUid);
+  if (!family || !dataset.pixelData?.complete) return null;
+  const frames = getEncapsulatedFrames(dataset, meta.numberOfFrames ?? 1) ?? [dataset.pixelData.fragments ?? []];
+  const samples = meta.samplesPerPixel ?? 1;
+  for (const [index, frame] of frames.entries()) {
+    const first = frame[0] && getFragmentBytes(dataset, frame[0]);
+    if (!first) return { reason: 'codestream_missing', message: `frame ${index + 1} has no data` };
+    let header;
+    try {
+      header = readCodestreamHeader(first, family);
+    } catch (error) {
+      if (error instanceof CodestreamError) return { reason: 'corrupt_codestream', message: `frame ${index + 1}: ${error.message}` };
+      throw error;
+    }
+    const mismatch =
+      family === 'rle'
+        ? header.segments !== samples * Math.ceil((meta.bitsAllocated ?? 8) / 8)
+        : (header.columns !== 0 && header.columns !== meta.columns) ||
+          (header.rows !== 0 && header.rows !== meta.rows) ||
+          header.components !== samples;
+    if (mismatch) {
+      const found = family === 'rle' ? `${header.segments} RLE segments` : `${header.columns}×${header.rows}, ${header.components} component(s)`;
+      return {
+        reason: 'corrupt_codestream',
+        message: `frame ${index + 1}'s compressed data describes ${found}, not the ${meta.columns}×${meta.rows}, ${samples} sample(s) the header declares`,
+      };
+    }
   }
   return null;
 }

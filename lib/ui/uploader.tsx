@@ -66,6 +66,21 @@ function errorMessage(error: Error | tus.DetailedError): string {
   return 'Network error: the upload will resume when you retry';
 }
 
+/** A refused file will never be resumed: drop tus-js-client's resume record for it. */
+function forgetUpload(url: string | null) {
+  if (!url) return;
+  for (const key of Object.keys(window.localStorage)) {
+    if (!key.startsWith('tus::')) continue;
+    try {
+      if ((JSON.parse(window.localStorage.getItem(key) ?? '{}') as { uploadUrl?: string }).uploadUrl === url) window.localStorage.removeItem(key);
+    } catch {
+      // Not a record we understand; leave it.
+    }
+  }
+}
+
+const isRetriable = (status: number) => status === 0 || status >= 500 || status === 409 || status === 423 || status === 460;
+
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
@@ -110,9 +125,8 @@ export function Uploader() {
           storeFingerprintForResuming: true,
           removeFingerprintOnSuccess: true,
           onShouldRetry(error) {
-            const status = error.originalResponse?.getStatus() ?? 0;
             // Network drops and server hiccups are worth retrying; a refused file is not.
-            return status === 0 || status >= 500 || status === 409 || status === 423 || status === 460;
+            return isRetriable(error.originalResponse?.getStatus() ?? 0);
           },
           onProgress(sent) {
             // Only the count: a late progress event must not undo a pause.
@@ -146,7 +160,10 @@ export function Uploader() {
             update(item.key, { phase: 'done', sent: item.file.size, result });
           },
           onError(error) {
-            update(item.key, { phase: 'failed', error: errorMessage(error) });
+            const status = (error as tus.DetailedError).originalResponse?.getStatus() ?? 0;
+            const retriable = isRetriable(status);
+            if (!retriable) forgetUpload(upload.url);
+            update(item.key, { phase: 'failed', error: errorMessage(error), resumable: retriable });
           },
         });
         uploads.current.set(item.key, upload);
