@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
+import yazl from 'yazl';
 import { makeSeries } from '@/lib/testing/dicom-series';
 import { writeNifti } from './support/nifti';
 import { signInAsAdmin, UploadPage } from './support/pages';
@@ -92,7 +93,7 @@ test('pause, resume, and resume after a page reload without sending the start ag
 
 test('a network drop mid-upload is retried by itself and the upload completes', async ({ page, context }) => {
   const file = test.info().outputPath('drop.nii');
-  writeNifti(file, 40);
+  writeNifti(file, 34);
   const cdp = await context.newCDPSession(page);
   const slow = { offline: false, latency: 5, downloadThroughput: 50 * 1024 * 1024, uploadThroughput: 4 * 1024 * 1024 };
   await cdp.send('Network.emulateNetworkConditions', slow);
@@ -122,4 +123,30 @@ test('a network drop mid-upload is retried by itself and the upload completes', 
   expect(dropped).toBe(1);
   // tus-js-client asked the server where to carry on after the drop.
   expect(heads.length).toBeGreaterThan(0);
+});
+
+test('drag and drop a zip archive onto the page', async ({ page }) => {
+  const made = makeSeries(readFileSync(ctSmall), CT_UIDS, 5);
+  const zip = new yazl.ZipFile();
+  made.files.forEach((f, i) => zip.addBuffer(f, `export/IM${i}`));
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream as AsyncIterable<Buffer>) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks).toString('base64');
+
+  const uploads = new UploadPage(page);
+  await uploads.goto();
+  // A real drop: a DataTransfer holding the file, dispatched as the browser does for a drag.
+  const transfer = await page.evaluateHandle((b64) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([data], 'scanner-export.zip', { type: 'application/zip' }));
+    return dt;
+  }, bytes);
+  await page.getByTestId('dropzone').dispatchEvent('dragover', { dataTransfer: transfer });
+  await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer: transfer });
+  await expect(uploads.row('scanner-export.zip')).toContainText('Stored 5 image(s)');
+  await uploads.row('scanner-export.zip').getByRole('link', { name: 'Open study' }).click();
+  await expect(page.getByTestId('series-row')).toHaveCount(1);
+  await expect(page.getByTestId('series-row')).toContainText('5');
 });
