@@ -1,8 +1,9 @@
 /**
  * NIfTI-1/NIfTI-2 recognition, header parsing and ingest validation.
  *
- * `header.ts`, `affine.ts`, `datatypes.ts` and `errors.ts` are free of Node APIs; only
- * `inspectNifti` needs node:zlib and node:stream.
+ * Everything except `inspect.ts` and `read.ts` (inspectNifti, readNiftiBytes,
+ * readNiftiVolumeFromStream: node:zlib and node:stream) is free of Node APIs; browser code can
+ * import `volume.ts`, `slice.ts` and `window.ts` directly.
  */
 export { NIFTI_ERROR_CODES, NiftiParseError, type NiftiErrorCode } from './errors';
 export { NIFTI_DATATYPES, UNSUPPORTED_NIFTI_DATATYPES, type NiftiDatatype, type NiftiDatatypeInfo } from './datatypes';
@@ -33,3 +34,38 @@ export {
   type WorldMatrixSource,
 } from './affine';
 export { inspectNifti, type InspectOptions, type NiftiInspection } from './inspect';
+export { readNiftiBytes, readNiftiVolumeFromStream, type NiftiFileBytes } from './read';
+export {
+  readNiftiVolume,
+  scaledReader,
+  scaledVolume,
+  storedAsNumbers,
+  voxelValue,
+  voxelsPerVolume,
+  type NiftiNumberArray,
+  type NiftiStoredArray,
+  type NiftiVolume,
+  type ReadVolumeOptions,
+} from './volume';
+export {
+  extractSlice,
+  sliceCounts,
+  slicePlan,
+  sliceVoxel,
+  type ImageAxis,
+  type NiftiSlice,
+  type SliceAxis,
+  type SliceMode,
+  type SliceOptions,
+  type SlicePlan,
+  type VoxelAxis,
+} from './slice';
+export {
+  percentiles,
+  robustWindow,
+  valueStats,
+  volumeWindow,
+  type DisplayWindow,
+  type ValueStats,
+  type WindowOptions,
+} from './window';

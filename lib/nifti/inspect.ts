@@ -119,6 +119,16 @@ function checkOptions(options: InspectOptions): void {
 }
 
 /**
+ * Receives the inflated bytes while `scanNifti` validates them: `header` once it is parsed
+ * (before the chunk that completed it is passed to `data`), then every chunk, in order.
+ * Only for readers inside lib/nifti (`readNiftiBytes`); the chunks may be reused afterwards.
+ */
+export interface NiftiScanSink {
+  header(header: NiftiHeader): void;
+  data(chunk: Uint8Array): void;
+}
+
+/**
  * Recognises, validates and measures a NIfTI file (.nii or .nii.gz) from a stream of its raw
  * bytes without buffering it: only the header prefix is kept. Resolves when the whole stream
  * has been read and holds at least voxOffset + data size bytes (after inflating).
@@ -127,6 +137,15 @@ function checkOptions(options: InspectOptions): void {
  * through unchanged so callers can tell a broken upload from a broken disk.
  */
 export async function inspectNifti(source: AsyncIterable<Uint8Array>, options: InspectOptions): Promise<NiftiInspection> {
+  return scanNifti(source, options);
+}
+
+/** inspectNifti, also handing the inflated bytes to `sink` (which inspectNifti never keeps). */
+export async function scanNifti(
+  source: AsyncIterable<Uint8Array>,
+  options: InspectOptions,
+  sink?: NiftiScanSink,
+): Promise<NiftiInspection> {
   checkOptions(options);
   const { maxInflatedBytes, maxVoxels } = options;
   const stored = { bytes: 0 };
@@ -148,7 +167,10 @@ export async function inspectNifti(source: AsyncIterable<Uint8Array>, options: I
           `The ${gzip ? 'inflated ' : ''}file exceeds the limit of ${maxInflatedBytes} bytes.`,
         );
       }
-      if (header) continue;
+      if (header) {
+        sink?.data(chunk);
+        continue;
+      }
 
       const part = chunk.subarray(0, prefix.length - prefixLength);
       prefix.set(part, prefixLength);
@@ -160,7 +182,10 @@ export async function inspectNifti(source: AsyncIterable<Uint8Array>, options: I
         throw new NiftiParseError('not_nifti', 'Not a NIfTI file.');
       }
       const needed = niftiHeaderLength(available);
-      if (needed === undefined || prefixLength < needed) continue;
+      if (needed === undefined || prefixLength < needed) {
+        sink?.data(chunk);
+        continue;
+      }
 
       header = parseNiftiHeader(available.subarray(0, needed), { maxVoxels });
       if (!header.singleFile) {
@@ -175,6 +200,8 @@ export async function inspectNifti(source: AsyncIterable<Uint8Array>, options: I
           `The image needs ${header.minFileBytes} bytes uncompressed, more than the limit of ${maxInflatedBytes}.`,
         );
       }
+      sink?.header(header);
+      sink?.data(chunk);
     }
   } catch (error) {
     if (error instanceof SourceFailure) throw error.error;

@@ -29,6 +29,25 @@ export interface NiftiReference {
   xyzt_units?: [string, string];
   is_4d?: boolean;
   error?: string;
+  middle_axial_slice?: MiddleSliceReference;
+  middle_axial_png?: { png: string; how: string };
+}
+
+export interface SliceStatsReference {
+  min: number;
+  max: number;
+  mean: number;
+  /** Present when the slice holds NaN/Inf; min/max/mean are then over finite values. */
+  nonfinite_count?: number;
+}
+
+export interface MiddleSliceReference {
+  /** e.g. [':', ':', 12] or [':', ':', 12, 0]. */
+  index: (string | number)[];
+  stored: SliceStatsReference;
+  scaled: SliceStatsReference;
+  /** sha256 of data[:, :, k, 0...] as the stored dtype, little-endian, C order of an (nx, ny) array. */
+  sha256_stored: string;
 }
 
 export interface FixtureEntry {
@@ -207,4 +226,41 @@ export function trackedSource(data: Uint8Array, chunkSize = 64 * 1024): TrackedS
 
 export async function* chunksOf(data: Uint8Array, chunkSize: number): AsyncGenerator<Uint8Array> {
   for (let offset = 0; offset < data.length; offset += chunkSize) yield data.subarray(offset, offset + chunkSize);
+}
+
+/** Size and DataView writer of one component, and the bitpix of one voxel, per datatype code. */
+type ComponentWriter = (dv: DataView, offset: number, value: number | bigint, le: boolean) => void;
+
+const COMPONENT_WRITERS: Record<number, { size: number; bitpix: number; write: ComponentWriter }> = {
+  2: { size: 1, bitpix: 8, write: (dv, o, v) => dv.setUint8(o, Number(v)) },
+  4: { size: 2, bitpix: 16, write: (dv, o, v, le) => dv.setInt16(o, Number(v), le) },
+  8: { size: 4, bitpix: 32, write: (dv, o, v, le) => dv.setInt32(o, Number(v), le) },
+  16: { size: 4, bitpix: 32, write: (dv, o, v, le) => dv.setFloat32(o, Number(v), le) },
+  32: { size: 4, bitpix: 64, write: (dv, o, v, le) => dv.setFloat32(o, Number(v), le) },
+  64: { size: 8, bitpix: 64, write: (dv, o, v, le) => dv.setFloat64(o, Number(v), le) },
+  128: { size: 1, bitpix: 24, write: (dv, o, v) => dv.setUint8(o, Number(v)) },
+  256: { size: 1, bitpix: 8, write: (dv, o, v) => dv.setInt8(o, Number(v)) },
+  512: { size: 2, bitpix: 16, write: (dv, o, v, le) => dv.setUint16(o, Number(v), le) },
+  768: { size: 4, bitpix: 32, write: (dv, o, v, le) => dv.setUint32(o, Number(v), le) },
+  1024: { size: 8, bitpix: 64, write: (dv, o, v, le) => dv.setBigInt64(o, BigInt(v), le) },
+  1280: { size: 8, bitpix: 64, write: (dv, o, v, le) => dv.setBigUint64(o, BigInt(v), le) },
+  1792: { size: 8, bitpix: 128, write: (dv, o, v, le) => dv.setFloat64(o, Number(v), le) },
+  2304: { size: 1, bitpix: 32, write: (dv, o, v) => dv.setUint8(o, Number(v)) },
+};
+
+/**
+ * A complete single-file NIfTI-1 image: header, padding up to `voxOffset` (default 352), then
+ * `values` (all components, file order) encoded as `datatype` in the header's byte order.
+ */
+export function niftiFile(fields: SyntheticFields & { datatype: number }, values: ArrayLike<number | bigint>): Uint8Array {
+  const writer = COMPONENT_WRITERS[fields.datatype];
+  if (!writer) throw new Error(`no writer for datatype ${fields.datatype}`);
+  const voxOffset = fields.voxOffset ?? 352;
+  const header = nifti1Header({ bitpix: writer.bitpix, ...fields, voxOffset });
+  const file = new Uint8Array(voxOffset + values.length * writer.size);
+  file.set(header);
+  const dv = new DataView(file.buffer);
+  const le = fields.littleEndian ?? true;
+  for (let n = 0; n < values.length; n++) writer.write(dv, voxOffset + n * writer.size, values[n]!, le);
+  return file;
 }
