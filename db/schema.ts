@@ -186,6 +186,11 @@ export const processingJobs = pgTable(
     runAt: timestamp('run_at', { withTimezone: true }).notNull().defaultNow(),
     lockedAt: timestamp('locked_at', { withTimezone: true }),
     lockedBy: text('locked_by'),
+    // Renewed by the running worker's heartbeat; once it lapses the worker is presumed dead and
+    // the job is taken back (lib/jobs/queue.ts).
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    // At most one queued or running job per (kind, dedupe_key): re-triggering joins the active one.
+    dedupeKey: text('dedupe_key'),
     error: text('error'),
     studyId: uuid('study_id').references(() => studies.id, { onDelete: 'cascade' }),
     uploadId: uuid('upload_id').references(() => uploads.id, { onDelete: 'set null' }),
@@ -194,7 +199,14 @@ export const processingJobs = pgTable(
     updatedAt: updatedAt(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
-  (t) => [index('jobs_ready_idx').on(t.status, t.runAt), index('jobs_study_idx').on(t.studyId)],
+  (t) => [
+    index('jobs_ready_idx').on(t.status, t.runAt),
+    index('jobs_study_idx').on(t.studyId),
+    index('jobs_lease_idx').on(t.leaseExpiresAt).where(sql`status = 'running'`),
+    uniqueIndex('jobs_active_dedupe_key')
+      .on(t.kind, t.dedupeKey)
+      .where(sql`status in ('queued', 'running') and dedupe_key is not null`),
+  ],
 );
 
 export const analysisKind = pgEnum('analysis_kind', ['ai_answer', 'report', 'segmentation']);
