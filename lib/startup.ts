@@ -16,4 +16,14 @@ export async function startServer(): Promise<void> {
   console.log(`[db] ${driver} ready, migrations applied`);
   const { startUploadMaintenance } = await import('@/lib/ingest/recovery');
   startUploadMaintenance();
+  // Handlers first: a job claimed before its handler exists would fail as an unknown kind.
+  const { registerProcessingJobs } = await import('@/lib/imaging/processing');
+  registerProcessingJobs();
+  const { startWorker } = await import('@/lib/jobs');
+  const worker = startWorker();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void worker.stop().finally(() => process.exit(0));
+    });
+  }
 }

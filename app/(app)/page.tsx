@@ -37,7 +37,11 @@ export default async function WorklistPage() {
                   <td>{s.modalities.join(', ')}</td>
                   <td>{s.description}</td>
                   <td>
-                    <span className="badge">{s.status}</span>
+                    <span className="badge" data-testid="study-status">
+                      {s.processing && (s.processing.status === 'queued' || s.processing.status === 'running')
+                        ? `processing ${s.processing.progress}%`
+                        : s.status}
+                    </span>
                   </td>
                 </tr>
               ))}

@@ -123,3 +123,8 @@ export async function getStudyDetail(db: Executor, id: string) {
     series: seriesRows.map((s) => ({ ...s, instances: instanceRows.filter((i) => i.seriesId === s.id) })),
   };
 }
+
+export async function findStudy(db: Executor, id: string) {
+  const [row] = await db.select().from(studies).where(eq(studies.id, id)).limit(1);
+  return row;
+}

@@ -116,6 +116,9 @@ export async function finishUpload(id: string, file: string, actor: Actor): Prom
     const summary = resultSummary(result);
     const first = result.items[0];
     await updateUpload(db, id, { status: 'ready', studyId: first?.studyId ?? null, result: summary });
+    // Decoding and rendering checks run as durable jobs, not inside the upload request.
+    const { requestProcessing } = await import('@/lib/imaging/processing');
+    for (const studyId of summary.studyIds) await requestProcessing(studyId, upload.userId);
     await recordAudit(actor, {
       action: 'upload.ingest',
       outcome: 'success',

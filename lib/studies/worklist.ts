@@ -1,6 +1,7 @@
 import { getDb } from '@/db';
-import { getStudyDetail, listStudies, type StudyQuery } from '@/db/queries/studies';
+import { findStudy, getStudyDetail, listStudies, type StudyQuery } from '@/db/queries/studies';
 import { auditPatientAccess, type Actor } from '@/lib/audit';
+import { latestJobStatusByStudy, listJobsForStudy } from '@/lib/jobs';
 
 /**
  * Studies are shared across the department: every signed-in role may read them. Reading them is
@@ -10,7 +11,17 @@ export async function searchStudies(actor: Actor, query: StudyQuery) {
   return auditPatientAccess(
     actor,
     { action: 'study.search', resourceType: 'study', describe: (r) => ({ studyId: r.rows.length === 1 ? r.rows[0]!.id : null }) },
-    async () => listStudies(await getDb(), query),
+    async () => {
+      const { rows, total } = await listStudies(await getDb(), query);
+      const jobs = await latestJobStatusByStudy(rows.map((r) => r.id));
+      return {
+        total,
+        rows: rows.map((r) => {
+          const job = jobs[r.id];
+          return { ...r, processing: job ? { jobId: job.jobId, status: job.status, progress: job.progress, error: job.error } : null };
+        }),
+      };
+    },
   );
 }
 
@@ -18,6 +29,31 @@ export async function loadStudy(actor: Actor, studyId: string) {
   return auditPatientAccess(
     actor,
     { action: 'study.read', resourceType: 'study', resourceId: studyId, studyId, describe: (s) => ({ patientId: s.patientId }) },
-    async () => (await getStudyDetail(await getDb(), studyId)) ?? null,
+    async () => {
+      const study = await getStudyDetail(await getDb(), studyId);
+      if (!study) return null;
+      const jobs = (await listJobsForStudy(studyId)).map((j) => ({
+        id: j.id,
+        kind: j.kind,
+        status: j.status,
+        progress: j.progress,
+        attempts: j.attempts,
+        error: j.error,
+        result: j.result,
+        createdAt: j.createdAt,
+        finishedAt: j.finishedAt,
+      }));
+      return { ...study, jobs };
+    },
   );
+}
+
+/** Whether a study exists, recorded as an access of the given kind (e.g. a processing request). */
+export async function studyExists(actor: Actor, studyId: string, action: string): Promise<boolean> {
+  const study = await auditPatientAccess(
+    actor,
+    { action, resourceType: 'study', resourceId: studyId, studyId, describe: (s) => ({ patientId: s.patientId }) },
+    async () => (await findStudy(await getDb(), studyId)) ?? null,
+  );
+  return study !== null;
 }

@@ -1,0 +1,167 @@
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { and, eq } from 'drizzle-orm';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { POST as processRoute } from '@/app/api/process/[id]/route';
+import { GET as imageRoute } from '@/app/api/studies/[id]/image/route';
+import { getDb } from '@/db';
+import { auditLog, instances, studies } from '@/db/schema';
+import { getJob, startWorker } from '@/lib/jobs';
+import { dicomCorpus, niftiCorpus } from '@/lib/testing/corpus';
+import { createTestToken } from '@/lib/testing/fixtures';
+import { ingestForTest } from '@/lib/testing/ingest';
+import { objectPath } from '@/lib/storage';
+import { sliceCounts, readNiftiVolume } from '@/lib/nifti';
+import { gunzipSync } from 'node:zlib';
+import { registerProcessingJobs } from './processing';
+
+let token: { secret: string; id: string };
+let ct: { studyId: string; instanceId: string; patientId: string };
+let mr: { studyId: string };
+let nifti: { studyId: string; file: string };
+
+const fixture = (id: string) => dicomCorpus().find((e) => e.id === id)!;
+
+async function image(studyId: string, query = '', headers: Record<string, string> = {}, secret = token.secret) {
+  const res = await imageRoute(new Request(`http://app.test/api/studies/${studyId}/image?${query}`, { headers: { authorization: `Bearer ${secret}`, ...headers } }), {
+    params: Promise.resolve({ id: studyId }),
+  });
+  const body = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, body };
+}
+
+async function pixels(png: Buffer) {
+  const meta = await sharp(png).metadata();
+  // sharp decodes to sRGB unless told the image is greyscale.
+  const input = meta.channels === 1 ? sharp(png).toColourspace('b-w') : sharp(png);
+  const { data, info } = await input.raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: meta.channels, format: meta.format };
+}
+
+beforeAll(async () => {
+  token = await createTestToken('radiologist');
+  const ctResult = await ingestForTest(fixture('ct_small_explicit_le').path);
+  ct = { studyId: ctResult.items[0]!.studyId, instanceId: ctResult.items[0]!.instanceId, patientId: ctResult.items[0]!.patientId };
+  mr = { studyId: (await ingestForTest(fixture('us_palette_rle_multiframe').path)).items[0]!.studyId };
+  const niiFile = niftiCorpus().find((e) => e.id === 'niigz_example4d_int16')!.path;
+  nifti = { studyId: (await ingestForTest(niiFile, { patientName: 'Nifti^Test' })).items[0]!.studyId, file: niiFile };
+});
+
+describe('GET /api/studies/{id}/image', () => {
+  it('renders a PNG with the file window by default, and audits the access', async () => {
+    const res = await image(ct.studyId);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(res.headers.get('cache-control')).toBe('private, max-age=3600');
+    const png = await pixels(res.body);
+    expect([png.width, png.height, png.channels]).toEqual([128, 128, 1]);
+    const rows = await (await getDb())
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'study.image'), eq(auditLog.studyId, ct.studyId)));
+    expect(rows.at(-1)).toMatchObject({ outcome: 'success', patientId: ct.patientId, tokenId: token.id });
+  });
+
+  it('changes pixels with window/level and presets, inverts, resizes and encodes JPEG/WebP', async () => {
+    const base = await pixels((await image(ct.studyId, 'window=400&level=40')).body);
+    const narrow = await pixels((await image(ct.studyId, 'window=80&level=40')).body);
+    expect(Buffer.compare(base.data, narrow.data)).not.toBe(0);
+    const preset = await pixels((await image(ct.studyId, 'preset=brain')).body);
+    expect(preset.data.equals(narrow.data)).toBe(true);
+    const inverted = await pixels((await image(ct.studyId, 'window=400&level=40&invert=true')).body);
+    expect(Array.from(inverted.data.subarray(0, 500))).toEqual(Array.from(base.data.subarray(0, 500), (v) => 255 - v));
+    const small = await pixels((await image(ct.studyId, 'size=64&format=webp')).body);
+    expect([small.width, small.height, small.format]).toEqual([64, 64, 'webp']);
+    expect((await pixels((await image(ct.studyId, 'format=jpeg')).body)).format).toBe('jpeg');
+  });
+
+  it('renders any frame of a multi-frame palette image in colour', async () => {
+    const frame9 = await image(mr.studyId, 'frame=9');
+    expect(frame9.status).toBe(200);
+    expect((await pixels(frame9.body)).channels).toBe(3);
+    expect((await image(mr.studyId, 'frame=10')).status).toBe(404);
+  });
+
+  it('slices NIfTI volumes along each axis', async () => {
+    const counts = sliceCounts(readNiftiVolume(gunzipSync(readFileSync(nifti.file)), { volume: 0 }), 'display');
+    for (const axis of ['axial', 'coronal', 'sagittal'] as const) {
+      const res = await image(nifti.studyId, `axis=${axis}&slice=${counts[axis] - 1}`);
+      expect(res.status, axis).toBe(200);
+      expect((await image(nifti.studyId, `axis=${axis}&slice=${counts[axis]}`)).status).toBe(404);
+    }
+    expect((await image(nifti.studyId, 't=1')).status).toBe(200);
+    expect((await image(nifti.studyId, 't=2')).status).toBe(404);
+  });
+
+  it('answers 304 to a matching ETag, and a new ETag for other parameters', async () => {
+    const first = await image(ct.studyId, 'window=300&level=30');
+    const etag = first.headers.get('etag')!;
+    expect((await image(ct.studyId, 'window=300&level=30', { 'if-none-match': etag })).status).toBe(304);
+    expect((await image(ct.studyId, 'window=301&level=30')).headers.get('etag')).not.toBe(etag);
+  });
+
+  it('refuses bad parameters with 400 and unknown images with 404', async () => {
+    for (const bad of ['window=100', 'preset=kidney', 'size=5', 'format=gif', 'frame=-1', 'invert=maybe', 'preset=lung&window=1&level=1']) {
+      const res = await image(ct.studyId, bad);
+      expect(res.status, bad).toBe(400);
+      expect(JSON.parse(res.body.toString()).error.code).toBe('validation_error');
+    }
+    expect((await image('00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await image(ct.studyId, 'instance=00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+});
+
+describe('processing jobs', () => {
+  it('POST /api/process/{id} answers 202 with a job that a worker runs to completion', async () => {
+    registerProcessingJobs();
+    const res = await processRoute(new Request(`http://app.test/api/process/${ct.studyId}`, { method: 'POST', headers: { authorization: `Bearer ${token.secret}` } }), {
+      params: Promise.resolve({ id: ct.studyId }),
+    });
+    expect(res.status).toBe(202);
+    const { jobId } = (await res.json()) as { jobId: string };
+    const again = await processRoute(new Request(`http://app.test/api/process/${ct.studyId}`, { method: 'POST', headers: { authorization: `Bearer ${token.secret}` } }), {
+      params: Promise.resolve({ id: ct.studyId }),
+    });
+    expect(((await again.json()) as { jobId: string }).jobId).toBe(jobId);
+
+    const worker = startWorker({ pollIntervalMs: 50, kinds: ['process-study'] });
+    try {
+      await expect.poll(async () => (await getJob(jobId))?.status, { timeout: 20_000 }).toBe('succeeded');
+    } finally {
+      await worker.stop();
+    }
+    const job = await getJob(jobId);
+    expect(job).toMatchObject({ progress: 100, result: { instances: 1, decoded: 1, failed: [] } });
+    const [study] = await (await getDb()).select().from(studies).where(eq(studies.id, ct.studyId));
+    expect(study!.status).toBe('processed');
+  });
+
+  it('reports instances that do not decode, and refuses viewers and unknown studies', async () => {
+    const entry = fixture('mr_small_jpegls_lossless');
+    const copy = path.join(process.env.DATA_DIR!, 'jpegls-copy.dcm');
+    copyFileSync(entry.path, copy);
+    const result = await ingestForTest(copy);
+    const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, result.items[0]!.instanceId));
+    // Damage the stored codestream after ingest, as a disk fault would.
+    const stored = readFileSync(objectPath(row!.storageKey));
+    const soi = stored.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
+    expect(soi).toBeGreaterThan(0);
+    stored.fill(0x55, soi, soi + 64);
+    writeFileSync(objectPath(row!.storageKey), stored);
+    registerProcessingJobs();
+    const { processStudy } = await import('./processing');
+    const outcome = await processStudy(result.items[0]!.studyId, { signal: new AbortController().signal, setProgress: async () => {} });
+    expect(outcome.failed).toHaveLength(1);
+
+    const viewer = await createTestToken('viewer');
+    const refused = await processRoute(new Request('http://app.test/x', { method: 'POST', headers: { authorization: `Bearer ${viewer.secret}` } }), {
+      params: Promise.resolve({ id: ct.studyId }),
+    });
+    expect(refused.status).toBe(403);
+    const missing = await processRoute(new Request('http://app.test/x', { method: 'POST', headers: { authorization: `Bearer ${token.secret}` } }), {
+      params: Promise.resolve({ id: '00000000-0000-4000-8000-000000000000' }),
+    });
+    expect(missing.status).toBe(404);
+  });
+});
