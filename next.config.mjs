@@ -2,8 +2,8 @@
 const nextConfig = {
   // The Dockerfile builds the self-contained server; `npm start` runs the regular one.
   output: process.env.NEXT_OUTPUT === 'standalone' ? 'standalone' : undefined,
-  // PGlite ships a WASM build and data files that must be loaded from node_modules at run time.
-  serverExternalPackages: ['@electric-sql/pglite', 'postgres'],
+  // PGlite and the image codecs ship WASM files that must be loaded from node_modules at run time.
+  serverExternalPackages: ['@electric-sql/pglite', 'postgres', '@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-charls', '@cornerstonejs/codec-libjpeg-turbo-8bit'],
   // `next dev` on 127.0.0.1 rejects its own HMR/asset requests otherwise.
   allowedDevOrigins: ['127.0.0.1', 'localhost'],
   poweredByHeader: false,

@@ -129,6 +129,10 @@ export const instances = pgTable(
     storageKey: text('storage_key').notNull(),
     sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
     sha256: text('sha256').notNull(),
+    // A copy in a transfer syntax the browser viewer decodes (e.g. JPEG-LS transcoded to Explicit
+    // VR Little Endian) when the original is not one; the original is never altered.
+    browserStorageKey: text('browser_storage_key'),
+    browserTransferSyntaxUid: text('browser_transfer_syntax_uid'),
     rows: integer('rows'),
     columns: integer('columns'),
     frames: integer('frames').notNull().default(1),

@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
 import { getDb } from '@/db';
 import { listStudyInstances } from '@/db/queries/instances';
-import { studies } from '@/db/schema';
+import { instances, studies } from '@/db/schema';
 import { extractMetadata, parseDicom } from '@/lib/dicom';
 import { enqueueJob, registerJobHandler, type JobContext, type JobRecord } from '@/lib/jobs';
-import { objectPath } from '@/lib/storage';
-import { canBrowserDecode, decodeFrame } from './decode';
+import { objectPath, storeBytes } from '@/lib/storage';
+import { decodeFrame, encodeForBrowser } from './decode';
 
 export const PROCESS_STUDY = 'process-study';
 
@@ -14,12 +14,15 @@ export interface InstanceOutcome {
   instanceId: string;
   ok: boolean;
   error?: string;
-  browserDecodable?: boolean;
+  /** Whether the viewer gets a transcoded copy instead of the original. */
+  transcoded?: boolean;
 }
 
 /**
- * Processing a study: every instance's first frame is decoded (proving the file renders), and
- * the study's status moves received → processing → processed (or failed when nothing decodes).
+ * Processing a study: every instance's first frame is decoded (proving the file renders); files
+ * the browser viewer cannot decode get a transcoded copy beside the untouched original; and the
+ * study's status moves received → processing → processed (or failed when nothing decodes).
+ * Safe to repeat: a job may run again after a crash.
  */
 export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signal' | 'setProgress'>) {
   const db = await getDb();
@@ -36,7 +39,19 @@ export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signa
         const meta = extractMetadata(dataset);
         if (meta.hasPixelData) {
           await decodeFrame(dataset, 0);
-          outcome.browserDecodable = canBrowserDecode(meta.transferSyntaxUid ?? dataset.transferSyntax.uid);
+          if (!target.instance.browserStorageKey) {
+            const browser = await encodeForBrowser(bytes, dataset);
+            if (browser.change !== 'none') {
+              const stored = await storeBytes(browser.bytes);
+              await db
+                .update(instances)
+                .set({ browserStorageKey: stored.key, browserTransferSyntaxUid: browser.transferSyntaxUid })
+                .where(eq(instances.id, target.instance.id));
+              outcome.transcoded = true;
+            }
+          } else {
+            outcome.transcoded = true;
+          }
         }
       }
     } catch (error) {
@@ -49,7 +64,7 @@ export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signa
   const failed = outcomes.filter((o) => !o.ok);
   const status = targets.length > 0 && failed.length === targets.length ? 'failed' : 'processed';
   await db.update(studies).set({ status }).where(eq(studies.id, studyId));
-  return { instances: targets.length, decoded: outcomes.length - failed.length, failed };
+  return { instances: targets.length, decoded: outcomes.length - failed.length, transcoded: outcomes.filter((o) => o.transcoded).length, failed };
 }
 
 export function registerProcessingJobs(): void {

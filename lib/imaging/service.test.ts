@@ -1,4 +1,5 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import sharp from 'sharp';
@@ -8,12 +9,15 @@ import { GET as imageRoute } from '@/app/api/studies/[id]/image/route';
 import { getDb } from '@/db';
 import { auditLog, instances, studies } from '@/db/schema';
 import { getJob, startWorker } from '@/lib/jobs';
+import { parseDicom } from '@/lib/dicom';
 import { dicomCorpus, niftiCorpus } from '@/lib/testing/corpus';
+import { makeSeries } from '@/lib/testing/dicom-series';
 import { createTestToken } from '@/lib/testing/fixtures';
 import { ingestForTest } from '@/lib/testing/ingest';
 import { objectPath } from '@/lib/storage';
 import { sliceCounts, readNiftiVolume } from '@/lib/nifti';
 import { gunzipSync } from 'node:zlib';
+import { decodeFrame } from './decode';
 import { registerProcessingJobs } from './processing';
 
 let token: { secret: string; id: string };
@@ -22,6 +26,16 @@ let mr: { studyId: string };
 let nifti: { studyId: string; file: string };
 
 const fixture = (id: string) => dicomCorpus().find((e) => e.id === id)!;
+
+/** A copy of a fixture with fresh UIDs, so no other test's upload makes it a duplicate. */
+function uniqueCopy(id: string): string {
+  const entry = fixture(id);
+  const tags = entry.reference.tags as Record<string, string>;
+  const [data] = makeSeries(readFileSync(entry.path), { study: tags.StudyInstanceUID!, series: tags.SeriesInstanceUID!, sop: tags.SOPInstanceUID! }, 1).files;
+  const file = path.join(process.env.DATA_DIR!, `${id}-${Date.now()}-${Math.random().toString(36).slice(2)}.dcm`);
+  writeFileSync(file, data!);
+  return file;
+}
 
 async function image(studyId: string, query = '', headers: Record<string, string> = {}, secret = token.secret) {
   const res = await imageRoute(new Request(`http://app.test/api/studies/${studyId}/image?${query}`, { headers: { authorization: `Bearer ${secret}`, ...headers } }), {
@@ -41,9 +55,9 @@ async function pixels(png: Buffer) {
 
 beforeAll(async () => {
   token = await createTestToken('radiologist');
-  const ctResult = await ingestForTest(fixture('ct_small_explicit_le').path);
+  const ctResult = await ingestForTest(uniqueCopy('ct_small_explicit_le'));
   ct = { studyId: ctResult.items[0]!.studyId, instanceId: ctResult.items[0]!.instanceId, patientId: ctResult.items[0]!.patientId };
-  mr = { studyId: (await ingestForTest(fixture('us_palette_rle_multiframe').path)).items[0]!.studyId };
+  mr = { studyId: (await ingestForTest(uniqueCopy('us_palette_rle_multiframe'))).items[0]!.studyId };
   const niiFile = niftiCorpus().find((e) => e.id === 'niigz_example4d_int16')!.path;
   nifti = { studyId: (await ingestForTest(niiFile, { patientName: 'Nifti^Test' })).items[0]!.studyId, file: niiFile };
 });
@@ -137,11 +151,29 @@ describe('processing jobs', () => {
     expect(study!.status).toBe('processed');
   });
 
+  it('transcodes what the browser cannot decode into a copy, keeping the original untouched', async () => {
+    const result = await ingestForTest(uniqueCopy('mr_small_jpegls_lossless'));
+    const { processStudy } = await import('./processing');
+    const outcome = await processStudy(result.items[0]!.studyId, { signal: new AbortController().signal, setProgress: async () => {} });
+    expect(outcome).toMatchObject({ instances: 1, decoded: 1, transcoded: 1, failed: [] });
+    const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, result.items[0]!.instanceId));
+    expect(row!.browserTransferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+    const original = new Uint8Array(readFileSync(objectPath(row!.storageKey)));
+    expect(createHash('sha256').update(original).digest('hex')).toBe(row!.sha256);
+    const copy = new Uint8Array(readFileSync(objectPath(row!.browserStorageKey!)));
+    const copied = parseDicom(copy, { stopAtPixelData: false });
+    expect(copied.transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+    const a = await decodeFrame(parseDicom(original, { stopAtPixelData: false }), 0);
+    const b = await decodeFrame(copied, 0);
+    expect(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength).equals(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength))).toBe(true);
+    // Running again (a retried job) adds nothing.
+    await processStudy(result.items[0]!.studyId, { signal: new AbortController().signal, setProgress: async () => {} });
+    const [again] = await (await getDb()).select().from(instances).where(eq(instances.id, result.items[0]!.instanceId));
+    expect(again!.browserStorageKey).toBe(row!.browserStorageKey);
+  });
+
   it('reports instances that do not decode, and refuses viewers and unknown studies', async () => {
-    const entry = fixture('mr_small_jpegls_lossless');
-    const copy = path.join(process.env.DATA_DIR!, 'jpegls-copy.dcm');
-    copyFileSync(entry.path, copy);
-    const result = await ingestForTest(copy);
+    const result = await ingestForTest(uniqueCopy('mr_small_jpegls_lossless'));
     const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, result.items[0]!.instanceId));
     // Damage the stored codestream after ingest, as a disk fault would.
     const stored = readFileSync(objectPath(row!.storageKey));

@@ -94,6 +94,29 @@ export async function storeFile(source: string, options: { zeroPrefix?: number }
   return { key, size, sha256: hash.digest('hex') };
 }
 
+/** Stores bytes made on the server (e.g. a transcoded copy), durably, under a new key. */
+export async function storeBytes(bytes: Uint8Array): Promise<StoredObject> {
+  const key = randomUUID();
+  const target = objectPath(key);
+  await mkdir(path.dirname(target), { recursive: true });
+  const partial = `${target}.partial`;
+  try {
+    const handle = await open(partial, 'wx');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(partial, target);
+    await fsyncPath(path.dirname(target));
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  return { key, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
 export function readObject(key: string, range?: { start: number; end: number }): ReadStream {
   return createReadStream(objectPath(key), range);
 }

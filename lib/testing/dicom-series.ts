@@ -15,13 +15,16 @@ export function replaceAscii(buffer: Buffer, from: string, to: string): Buffer {
   return out;
 }
 
-/** A UID of the same length as `uid` whose last component is a fresh number (no leading zero). */
-export function variantUid(uid: string, n: number = randomInt(1, 10 ** 6)): string {
-  const lastDot = uid.lastIndexOf('.');
-  const width = uid.length - lastDot - 1;
-  if (width < 2) throw new Error('UID last component too short to vary');
-  const digits = `9${String(n % 10 ** (width - 1)).padStart(width - 1, '0')}`;
-  return uid.slice(0, lastDot + 1) + digits;
+/**
+ * A fresh UID of the same length as `uid` (so it can replace it in place): the UUID-derived root
+ * 2.25 followed by random digits, as many as fit. Collisions are as unlikely as the length allows.
+ */
+export function variantUid(uid: string): string {
+  const width = uid.length - '2.25.'.length;
+  if (width < 6) throw new Error('UID too short to vary');
+  let digits = String(randomInt(1, 10));
+  while (digits.length < width) digits += String(randomInt(0, 10));
+  return `2.25.${digits}`;
 }
 
 /**
@@ -37,7 +40,6 @@ export function makeSeries(
   const seriesUid = variantUid(uids.series);
   let template = replaceAscii(base, uids.study, studyUid);
   template = replaceAscii(template, uids.series, seriesUid);
-  const offset = randomInt(0, 10 ** 4);
-  const sopUids = Array.from({ length: count }, (_, i) => variantUid(uids.sop, offset * 1000 + i));
+  const sopUids = Array.from({ length: count }, () => variantUid(uids.sop));
   return { files: sopUids.map((sop) => replaceAscii(template, uids.sop, sop)), studyUid, seriesUid, sopUids };
 }

@@ -1,0 +1,102 @@
+/**
+ * Shared by the decode tests: pixel reference values of the corpus fixtures and small helpers.
+ * (Not a test file itself; vitest only collects *.test.ts.)
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDicom, type DicomDataset } from '@/lib/dicom';
+import type { PixelArray } from '../../types';
+
+export interface Stats {
+  min: number;
+  max: number;
+  mean: number;
+}
+
+export interface PixelReference {
+  lossless: boolean | null;
+  dtype?: string;
+  array_shape?: number[];
+  frame0_sha256?: string;
+  frame0_stored?: Stats;
+  /** YBR JPEG only: frame 0 after pydicom's YBR_FULL → RGB conversion. */
+  frame0_rgb?: Stats;
+  colour_note?: string;
+  /** Multi-frame only (none has a rescale): stored-value range over all frames. */
+  all_frames_after_rescale?: Stats;
+  pydicom_pixel_array?: string;
+  error?: string;
+}
+
+export const pixelReferences: Record<string, PixelReference> = (
+  JSON.parse(readFileSync(path.join(import.meta.dirname, 'pixels.json'), 'utf8')) as { files: Record<string, PixelReference> }
+).files;
+
+export const fixturePath = (id: string) => path.resolve(import.meta.dirname, '../../../dicom/__fixtures__', `${id}.dcm`);
+
+export function readFixture(id: string): Uint8Array {
+  return new Uint8Array(readFileSync(fixturePath(id)));
+}
+
+export function parseFixture(id: string): DicomDataset {
+  return parseDicom(readFixture(id), { stopAtPixelData: false });
+}
+
+/** sha256 of the samples as little-endian bytes, row-major: how the corpus hashed pydicom's array. */
+export function sha256(data: PixelArray): string {
+  const bytes = new Uint8Array(data.byteLength);
+  const view = new DataView(bytes.buffer);
+  const width = data.BYTES_PER_ELEMENT;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (data instanceof Float32Array) view.setFloat32(i * 4, v, true);
+    else if (data instanceof Float64Array) view.setFloat64(i * 8, v, true);
+    else if (width === 1) bytes[i] = v & 0xff;
+    else if (width === 2) view.setUint16(i * 2, v & 0xffff, true);
+    else view.setUint32(i * 4, v >>> 0, true);
+  }
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function stats(arrays: PixelArray[]): Stats {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let count = 0;
+  for (const data of arrays) {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+    }
+    count += data.length;
+  }
+  return { min, max, mean: sum / count };
+}
+
+/** Typed-array name for a numpy dtype as the corpus writes it ('>i2' is big-endian int16). */
+export function arrayTypeOf(dtype: string): string {
+  const kind = dtype.replace(/^[<>|=]/, '');
+  return (
+    {
+      uint8: 'Uint8Array',
+      u1: 'Uint8Array',
+      int8: 'Int8Array',
+      i1: 'Int8Array',
+      uint16: 'Uint16Array',
+      u2: 'Uint16Array',
+      int16: 'Int16Array',
+      i2: 'Int16Array',
+      uint32: 'Uint32Array',
+      u4: 'Uint32Array',
+      int32: 'Int32Array',
+      i4: 'Int32Array',
+      float32: 'Float32Array',
+      f4: 'Float32Array',
+      float64: 'Float64Array',
+      f8: 'Float64Array',
+    } as Record<string, string>
+  )[kind] ?? `unknown dtype ${dtype}`;
+}
