@@ -21,7 +21,7 @@ import { fileWindow } from '../lib/imaging/dicom-image';
 import { encodeImage } from '../lib/imaging/encode';
 import { renderFrame } from '../lib/imaging/render';
 import { uidFromUuid } from '../lib/ingest/uid';
-import { syntheticCtSlice } from '../lib/testing/dicom-writer';
+import { syntheticCtSlice } from '../lib/testing/synthetic-ct';
 import { startNext, waitForHttp } from './support';
 
 const SLICES = Number(process.env.BENCH_SLICES ?? 200);

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../index';
-import { instances, series, studies } from '../schema';
+import { instances, patients, series, studies } from '../schema';
 
 const instanceWithContext = {
   instance: instances,
@@ -38,4 +38,16 @@ export async function listStudyInstances(db: Executor, studyId: string) {
     .innerJoin(studies, eq(studies.id, series.studyId))
     .where(eq(studies.id, studyId))
     .orderBy(sql`${series.seriesNumber} nulls last`, sql`${instances.instanceNumber} nulls last`, asc(instances.createdAt));
+}
+
+/** An instance with its series, study and patient, for file and tag requests. */
+export async function findInstanceWithContext(db: Executor, instanceId: string) {
+  const [row] = await db
+    .select({ instance: instances, series, study: studies, patient: patients })
+    .from(instances)
+    .innerJoin(series, eq(series.id, instances.seriesId))
+    .innerJoin(studies, eq(studies.id, series.studyId))
+    .innerJoin(patients, eq(patients.id, studies.patientId))
+    .where(eq(instances.id, instanceId));
+  return row;
 }

@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { getDb } from '@/db';
+import { findInstanceWithContext } from '@/db/queries/instances';
+import { notFound } from '@/lib/api/errors';
+import { auditPatientAccess, type Actor } from '@/lib/audit';
+import { listElements, parseDicom } from '@/lib/dicom';
+import { canBrowserDecode, encodeForBrowser } from '@/lib/imaging/decode';
+import { niftiToDicom } from '@/lib/imaging/nifti-dicom';
+import { objectPath } from '@/lib/storage';
+
+async function loadInstance(actor: Actor, instanceId: string, action: string) {
+  const row = await auditPatientAccess(
+    actor,
+    { action, resourceType: 'instance', resourceId: instanceId, describe: (r) => ({ patientId: r.patient.id, studyId: r.study.id }) },
+    async () => (await findInstanceWithContext(await getDb(), instanceId)) ?? null,
+  );
+  if (!row) throw notFound('No such instance');
+  return row;
+}
+
+/**
+ * The instance as DICOM the browser viewer can decode: the stored transcoded copy, the original
+ * when it already qualifies, a copy made now when processing has not run yet, or for NIfTI a
+ * multi-frame DICOM converted on the fly. `original` asks for the stored file as uploaded.
+ */
+export async function loadInstanceFile(actor: Actor, instanceId: string, options: { original?: boolean } = {}): Promise<{ bytes: Uint8Array; filename: string }> {
+  const row = await loadInstance(actor, instanceId, options.original ? 'instance.download' : 'instance.view');
+  const { instance } = row;
+  const filename = `${instance.sopInstanceUid}.${instance.format === 'nifti' && options.original ? 'nii' : 'dcm'}`;
+  if (options.original) return { bytes: new Uint8Array(await readFile(objectPath(instance.storageKey))), filename };
+  if (instance.browserStorageKey) return { bytes: new Uint8Array(await readFile(objectPath(instance.browserStorageKey))), filename };
+  const bytes = new Uint8Array(await readFile(objectPath(instance.storageKey)));
+  if (instance.format === 'nifti') {
+    const converted = niftiToDicom(bytes, {
+      patientName: row.patient.name,
+      patientId: row.patient.patientKey,
+      studyInstanceUid: row.study.studyInstanceUid,
+      seriesInstanceUid: row.series.seriesInstanceUid,
+      sopInstanceUid: instance.sopInstanceUid,
+      modality: row.series.modality,
+      seriesDescription: row.series.description,
+    });
+    return { bytes: new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength), filename };
+  }
+  const meta = instance.metadata as { preamble?: boolean; hasFileMeta?: boolean; hasPixelData?: boolean };
+  if (!meta.hasPixelData || (instance.transferSyntaxUid && canBrowserDecode(instance.transferSyntaxUid) && meta.preamble && meta.hasFileMeta)) {
+    return { bytes, filename };
+  }
+  return { bytes: (await encodeForBrowser(bytes)).bytes, filename };
+}
+
+export interface TagRow {
+  tag: string;
+  keyword: string;
+  vr: string;
+  value: string;
+  depth: number;
+}
+
+/** Every element of a DICOM instance (up to the pixel data) as display rows, for the tag browser. */
+export async function loadInstanceTags(actor: Actor, instanceId: string): Promise<TagRow[]> {
+  const row = await loadInstance(actor, instanceId, 'instance.tags');
+  if (row.instance.format !== 'dicom') return [];
+  const dataset = parseDicom(new Uint8Array(await readFile(objectPath(row.instance.storageKey))), { stopAtPixelData: true });
+  return listElements(dataset).map((e) => ({
+    tag: `(${e.tag.slice(0, 4)},${e.tag.slice(4)})`,
+    keyword: e.keyword,
+    vr: e.vr,
+    value: e.value,
+    depth: e.depth,
+  }));
+}

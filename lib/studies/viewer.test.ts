@@ -1,0 +1,103 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { and, eq } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GET as fileRoute } from '@/app/api/instances/[id]/file/route';
+import { GET as tagsRoute } from '@/app/api/instances/[id]/tags/route';
+import { GET as viewerRoute } from '@/app/api/studies/[id]/viewer/route';
+import { getDb } from '@/db';
+import { auditLog } from '@/db/schema';
+import { extractMetadata, parseDicom } from '@/lib/dicom';
+import { decodeFrame } from '@/lib/imaging/decode';
+import { uidFromUuid } from '@/lib/ingest/uid';
+import { readNiftiVolume, sliceCounts } from '@/lib/nifti';
+import { dicomCorpus, niftiCorpus } from '@/lib/testing/corpus';
+import { makeSeries } from '@/lib/testing/dicom-series';
+import { createTestToken } from '@/lib/testing/fixtures';
+import { ingestForTest } from '@/lib/testing/ingest';
+import { syntheticCtSlice } from '@/lib/testing/synthetic-ct';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+
+let token: { secret: string; id: string };
+
+type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
+async function call(handler: Handler, id: string, query = '') {
+  return handler(new Request(`http://app.test/x?${query}`, { headers: { authorization: `Bearer ${token.secret}` } }), { params: Promise.resolve({ id }) });
+}
+
+function writeTemp(name: string, data: Buffer): string {
+  const file = path.join(process.env.DATA_DIR!, `${Date.now()}-${Math.random().toString(36).slice(2)}-${name}`);
+  writeFileSync(file, data);
+  return file;
+}
+
+beforeAll(async () => {
+  token = await createTestToken('viewer');
+});
+
+describe('GET /api/studies/{id}/viewer', () => {
+  it('lists series with instances in spatial order, not upload or instance-number order', async () => {
+    const studyUid = uidFromUuid();
+    const seriesUid = uidFromUuid();
+    // Instance numbers run opposite to the slice positions, and files arrive shuffled.
+    const order = [3, 0, 4, 1, 2];
+    let studyId = '';
+    const sops: string[] = [];
+    for (const index of [0, 1, 2, 3, 4]) sops.push(uidFromUuid());
+    for (const index of order) {
+      const file = writeTemp(`s${index}.dcm`, syntheticCtSlice({ size: 32, index, studyUid, seriesUid, sopUid: sops[index]!, instanceNumber: 5 - index }));
+      studyId = (await ingestForTest(file)).items[0]!.studyId;
+    }
+    const res = await call(viewerRoute, studyId);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { series: { instances: { id: string; number: number; fileUrl: string }[]; thumbnailUrl: string }[]; study: { patient: { name: string } } };
+    expect(body.study.patient.name).toBe('Synthetic^Phantom');
+    expect(body.series).toHaveLength(1);
+    expect(body.series[0]!.instances.map((i) => i.number)).toEqual([5, 4, 3, 2, 1]);
+    expect(body.series[0]!.instances[0]!.fileUrl).toMatch(/^\/api\/instances\/[0-9a-f-]{36}\/file$/);
+    expect(body.series[0]!.thumbnailUrl).toContain(`/api/studies/${studyId}/image?series=`);
+  });
+
+  it('answers 404 for unknown studies', async () => {
+    expect((await call(viewerRoute, '00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+});
+
+describe('GET /api/instances/{id}/file and /tags', () => {
+  it('serves JPEG-LS as a transcoded copy the browser can decode, and the original on request', async () => {
+    const entry = dicomCorpus().find((e) => e.id === 'mr_small_jpegls_lossless')!;
+    const tags = entry.reference.tags as Record<string, string>;
+    const [data] = makeSeries(readFileSync(entry.path), { study: tags.StudyInstanceUID!, series: tags.SeriesInstanceUID!, sop: tags.SOPInstanceUID! }, 1).files;
+    const { instanceId } = (await ingestForTest(writeTemp('jpegls.dcm', data!))).items[0]!;
+    const res = await call(fileRoute, instanceId);
+    expect(res.headers.get('content-type')).toBe('application/dicom');
+    const served = parseDicom(new Uint8Array(await res.arrayBuffer()), { stopAtPixelData: false });
+    expect(served.transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+    await decodeFrame(served, 0);
+    const original = new Uint8Array(await (await call(fileRoute, instanceId, 'original=true')).arrayBuffer());
+    expect(parseDicom(original).transferSyntaxUid).toBe('1.2.840.10008.1.2.4.80');
+
+    const tagsRes = await call(tagsRoute, instanceId);
+    const { elements } = (await tagsRes.json()) as { elements: { tag: string; keyword: string; value: string; depth: number }[] };
+    expect(elements).toContainEqual(expect.objectContaining({ tag: '(0010,0010)', keyword: 'PatientName', value: tags.PatientName }));
+    const audit = await (await getDb())
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.resourceId, instanceId), eq(auditLog.tokenId, token.id)));
+    expect(audit.map((a) => a.action).sort()).toEqual(['instance.download', 'instance.tags', 'instance.view']);
+  });
+
+  it('converts a NIfTI volume into a multi-frame DICOM of its axial slices', async () => {
+    const entry = niftiCorpus().find((e) => e.id === 'niigz_big_phantom_256x256x200_int16')!;
+    const { instanceId } = (await ingestForTest(entry.path, { patientName: 'Phantom^Volume', patientId: 'PH-1' })).items[0]!;
+    const res = await call(fileRoute, instanceId);
+    const dataset = parseDicom(new Uint8Array(await res.arrayBuffer()), { stopAtPixelData: false });
+    const meta = extractMetadata(dataset);
+    const counts = sliceCounts(readNiftiVolume(gunzipSync(readFileSync(entry.path)), { volume: 0 }), 'display');
+    expect(meta).toMatchObject({ numberOfFrames: counts.axial, patientName: 'Phantom^Volume', patientId: 'PH-1', bitsAllocated: 16 });
+    expect(meta.pixelSpacing).toHaveLength(2);
+    const frame = await decodeFrame(dataset, counts.axial - 1);
+    expect(frame.data.length).toBe((meta.rows ?? 0) * (meta.columns ?? 0));
+  });
+});
