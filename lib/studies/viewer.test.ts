@@ -44,7 +44,7 @@ describe('GET /api/studies/{id}/viewer', () => {
     const order = [3, 0, 4, 1, 2];
     let studyId = '';
     const sops: string[] = [];
-    for (const index of [0, 1, 2, 3, 4]) sops.push(uidFromUuid());
+    for (let i = 0; i < 5; i++) sops.push(uidFromUuid());
     for (const index of order) {
       const file = writeTemp(`s${index}.dcm`, syntheticCtSlice({ size: 32, index, studyUid, seriesUid, sopUid: sops[index]!, instanceNumber: 5 - index }));
       studyId = (await ingestForTest(file)).items[0]!.studyId;
