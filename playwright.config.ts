@@ -5,7 +5,8 @@ const baseURL = `http://127.0.0.1:${PORT}`;
 const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const e2eDatabaseUrl = (() => {
   const url = new URL(adminUrl);
-  url.pathname = '/imaging_e2e';
+  // One database per port, so two suites on one machine never reset each other's data.
+  url.pathname = `/imaging_e2e_${PORT}`;
   return url.toString();
 })();
 

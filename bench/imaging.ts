@@ -116,11 +116,12 @@ async function main() {
 
     // The production server, on an embedded database in a scratch data directory.
     const dataDir = path.join(tmp, 'data');
-    const handle = await openDatabase({ dataDir });
+    const databaseUrl = process.env.BENCH_DATABASE_URL;
+    const handle = await openDatabase({ url: databaseUrl, dataDir });
     const secret = generateApiTokenSecret();
     await insertApiToken(handle.db, { name: 'bench', tokenHash: secret.hash, prefix: secret.prefix, role: 'clinician' });
     await handle.close();
-    const server = startNext(PORT, { DATA_DIR: dataDir, AUTH_SECRET: 'bench-secret-0123456789abcdefghijklmnopqrstuv' });
+    const server = startNext(PORT, { DATA_DIR: dataDir, AUTH_SECRET: 'bench-secret-0123456789abcdefghijklmnopqrstuv', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
     cleanup.push(() => server.kill());
     const origin = `http://127.0.0.1:${PORT}`;
     await waitForHttp(`${origin}/api/health`);
