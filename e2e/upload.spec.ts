@@ -34,8 +34,9 @@ test('upload files: each gets progress and a result, bad files a clear error, go
   await expect(page.getByTestId('study-patient')).toHaveText(CT_UIDS.patientName);
   await expect(page.getByTestId('series-row')).toHaveCount(1);
 
+  const studyPath = new URL(page.url()).pathname;
   await page.goto('/');
-  await expect(page.getByRole('link', { name: CT_UIDS.patientName })).toBeVisible();
+  await expect(page.locator(`a[href="${studyPath}"]`)).toHaveText(CT_UIDS.patientName);
 });
 
 test('upload a whole folder: a CT series becomes one study with one series', async ({ page }) => {
