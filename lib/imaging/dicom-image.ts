@@ -9,6 +9,7 @@ import {
   type DicomMetadata,
 } from '@/lib/dicom';
 import { decodeFrame } from './decode';
+import type { CachedFrame } from './frame-cache';
 import { renderFrame, type Palette, type RenderedImage, type Window } from './render';
 
 const PALETTE_DESCRIPTORS = [makeTag(0x0028, 0x1101), makeTag(0x0028, 0x1102), makeTag(0x0028, 0x1103)] as const;
@@ -58,18 +59,29 @@ export function fileWindow(meta: DicomMetadata): Window | null {
   return typeof center === 'number' && typeof width === 'number' && width > 0 ? { center, width } : null;
 }
 
-/** Parses, decodes and renders one frame of a DICOM file. */
-export async function renderDicom(bytes: Uint8Array, request: DicomRenderRequest): Promise<{ image: RenderedImage; meta: DicomMetadata; window: Window | null }> {
+/** Parses and decodes one frame, with what rendering needs from the header. */
+export async function decodeDicomFrame(bytes: Uint8Array, frameIndex: number): Promise<CachedFrame> {
   const dataset = parseDicom(bytes, { stopAtPixelData: false });
   const meta = extractMetadata(dataset);
-  const frame = await decodeFrame(dataset, request.frame);
+  const frame = await decodeFrame(dataset, frameIndex);
+  return { frame, meta, palette: frame.photometricInterpretation === 'PALETTE COLOR' ? paletteOf(dataset) : null };
+}
+
+/** Renders a decoded frame with the requested (or the file's, or min-max) window. */
+export function renderDecoded(decoded: CachedFrame, request: Omit<DicomRenderRequest, 'frame'>): { image: RenderedImage; meta: DicomMetadata; window: Window | null } {
+  const { frame, meta, palette } = decoded;
   const window = request.window ?? (request.voi === 'minmax' ? null : fileWindow(meta));
   const image = renderFrame(frame, {
     rescaleSlope: meta.rescaleSlope,
     rescaleIntercept: meta.rescaleIntercept,
     window,
     invert: request.invert,
-    palette: frame.photometricInterpretation === 'PALETTE COLOR' ? paletteOf(dataset) : null,
+    palette,
   });
   return { image, meta, window };
+}
+
+/** Parses, decodes and renders one frame of a DICOM file. */
+export async function renderDicom(bytes: Uint8Array, request: DicomRenderRequest): Promise<{ image: RenderedImage; meta: DicomMetadata; window: Window | null }> {
+  return renderDecoded(await decodeDicomFrame(bytes, request.frame), request);
 }

@@ -5,7 +5,8 @@ import { findStudyInstance } from '@/db/queries/instances';
 import { ApiError, notFound } from '@/lib/api/errors';
 import { auditPatientAccess, type Actor } from '@/lib/audit';
 import { objectPath } from '@/lib/storage';
-import { renderDicom } from './dicom-image';
+import { decodeDicomFrame, renderDecoded } from './dicom-image';
+import { frameCache } from './frame-cache';
 import { encodeImage } from './encode';
 import type { ImageQuery } from './image-query';
 import { renderNiftiSlice } from './nifti-image';
@@ -56,15 +57,22 @@ export async function renderStudyImage(actor: Actor, studyId: string, query: Ima
   const cacheHeaders = { ETag: etag, 'Cache-Control': 'private, max-age=3600', Vary: 'Cookie, Authorization' };
   if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag)) return { status: 304, body: null, headers: cacheHeaders };
 
-  const bytes = new Uint8Array(await readFile(objectPath(target.instance.storageKey)));
   const window = requestedWindow(query);
   let image: RenderedImage;
   let usedWindow: Window | null;
   if (target.instance.format === 'nifti') {
+    const bytes = new Uint8Array(await readFile(objectPath(target.instance.storageKey)));
     ({ image, window: usedWindow } = await renderNiftiSlice(bytes, { axis: query.axis, slice: query.slice, t: query.t, window, invert: query.invert }));
   } else {
     if (query.frame >= target.instance.frames) throw new ApiError(404, 'not_found', `This instance has ${target.instance.frames} frame(s)`);
-    ({ image, window: usedWindow } = await renderDicom(bytes, { frame: query.frame, window, invert: query.invert }));
+    // Storage keys name immutable objects, so a decoded frame never goes stale.
+    const key = `${target.instance.storageKey}:${query.frame}`;
+    let decoded = frameCache().get(key);
+    if (!decoded) {
+      decoded = await decodeDicomFrame(new Uint8Array(await readFile(objectPath(target.instance.storageKey))), query.frame);
+      frameCache().set(key, decoded);
+    }
+    ({ image, window: usedWindow } = renderDecoded(decoded, { window, invert: query.invert }));
   }
   const encoded = await encodeImage(image, { format: query.format, size: query.size });
   return {
