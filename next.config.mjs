@@ -7,6 +7,17 @@ const nextConfig = {
   // `next dev` on 127.0.0.1 rejects its own HMR/asset requests otherwise.
   allowedDevOrigins: ['127.0.0.1', 'localhost'],
   poweredByHeader: false,
+  async rewrites() {
+    return [
+      {
+        // dwv starts its decoder workers from `assets/workers/` relative to the page URL, so the
+        // viewer at /studies/{id}/view asks for /studies/{id}/assets/workers/…: serve the copies
+        // in public/assets/workers (see public/assets/workers/README.md) whatever the page depth.
+        source: '/:path+/assets/workers/:file([a-z0-9]+\\.worker\\.min\\.js)',
+        destination: '/assets/workers/:file',
+      },
+    ];
+  },
   async headers() {
     return [
       {

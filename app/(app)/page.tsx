@@ -24,6 +24,7 @@ export default async function WorklistPage() {
                 <th>Modality</th>
                 <th>Description</th>
                 <th>Status</th>
+                <th />
               </tr>
             </thead>
             <tbody>
@@ -42,6 +43,11 @@ export default async function WorklistPage() {
                         ? `processing ${s.processing.progress}%`
                         : s.status}
                     </span>
+                  </td>
+                  <td>
+                    <Link href={`/studies/${s.id}/view`} data-testid="worklist-view" aria-label={`View ${s.patient.name || 'study'} in the viewer`}>
+                      View
+                    </Link>
                   </td>
                 </tr>
               ))}

@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { z } from 'zod';
 import { actorFor, requireUser } from '@/lib/auth/session';
@@ -15,6 +16,11 @@ export default async function StudyPage({ params }: { params: Promise<{ id: stri
   return (
     <>
       <h1>{study.description || 'Study'}</h1>
+      <p>
+        <Link href={`/studies/${study.id}/view`} className="button-like" data-testid="open-viewer">
+          Open viewer
+        </Link>
+      </p>
       <div className="card">
         <dl className="facts">
           <dt>Patient</dt>
@@ -45,6 +51,7 @@ export default async function StudyPage({ params }: { params: Promise<{ id: stri
               <th>Description</th>
               <th>Instances</th>
               <th>Format</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -55,6 +62,13 @@ export default async function StudyPage({ params }: { params: Promise<{ id: stri
                 <td>{s.description ?? '—'}</td>
                 <td>{s.instances.length}</td>
                 <td>{[...new Set(s.instances.map((i) => i.format))].join(', ')}</td>
+                <td>
+                  {s.instances.length > 0 ? (
+                    <Link href={`/studies/${study.id}/view?series=${s.id}`} aria-label={`View series ${s.seriesNumber ?? ''} in the viewer`}>
+                      View
+                    </Link>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>

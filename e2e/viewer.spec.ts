@@ -1,0 +1,232 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { signInAsAdmin, SignInPage, UploadPage, UsersAdminPage } from './support/pages';
+import { makeCtVolume, ViewerPage } from './support/viewer-page';
+
+const SLICES = 8;
+/** ct_small_explicit_le.dcm: 128×128 pixels of 0.661468 mm. */
+const PIXEL_MM = 0.661468;
+const IMAGE_PIXELS = 128;
+
+test.use({ viewport: { width: 1400, height: 900 } });
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`) });
+}
+
+/** Uploads a fresh 8-slice CT volume and answers its study id. */
+async function uploadCtVolume(page: Page): Promise<string> {
+  const dir = test.info().outputPath('ct-volume');
+  mkdirSync(dir, { recursive: true });
+  const files = makeCtVolume(SLICES).files.map((data, i) => {
+    const file = path.join(dir, `CT${String(i + 1).padStart(3, '0')}.dcm`);
+    writeFileSync(file, data);
+    return file;
+  });
+  const uploads = new UploadPage(page);
+  await uploads.goto();
+  // Shuffled: the viewer must order slices by position, not by upload order.
+  await uploads.chooseFiles([files[3]!, files[0]!, files[7]!, files[5]!, files[1]!, files[6]!, files[2]!, files[4]!]);
+  await expect(uploads.overall()).toContainText(`${SLICES} of ${SLICES} done`, { timeout: 60_000 });
+  const href = await uploads.row('CT001.dcm').getByRole('link', { name: 'Open study' }).getAttribute('href');
+  return href!.split('/').pop()!;
+}
+
+test.describe('viewer', () => {
+  let studyId: string;
+
+  test.beforeEach(async ({ page }) => {
+    await signInAsAdmin(page);
+  });
+
+  test('open a CT series from the worklist, change window/level, invert, scroll, play and measure', async ({ page }) => {
+    studyId = await uploadCtVolume(page);
+    const viewer = new ViewerPage(page);
+
+    // Slow the files down so that the progress bar can be seen.
+    await page.route('**/api/instances/*/file', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await route.continue();
+    });
+    await page.goto('/');
+    await page.locator(`a[href="/studies/${studyId}/view"]`).click();
+    await expect(page.getByTestId('load-progress').getByRole('progressbar', { name: 'Loading series' })).toBeVisible();
+    await viewer.waitForImage();
+    await page.unroute('**/api/instances/*/file');
+    await expect(page.getByTestId('series-thumbnail')).toHaveCount(1);
+    await expect(viewer.sliceReadout()).toHaveText(`1 / ${SLICES}`);
+    await expect(page.getByTestId('position-readout')).toHaveText('-75.70 mm');
+    await expect(page.getByTestId('corner-overlay')).toContainText('CompressedSamples, CT1');
+    await shot(page, '01-loaded');
+    const loaded = await viewer.canvasStats();
+    expect(loaded.levels).toBeGreaterThan(20);
+
+    // Window/level by dragging: left narrows the window, up raises the level.
+    const before = await viewer.window();
+    await viewer.drag({ x: 0.5, y: 0.6 }, { x: 0.35, y: 0.4 });
+    const dragged = await viewer.window();
+    expect(dragged.width).toBeLessThan(before.width);
+    expect(dragged.center).not.toBe(before.center);
+    await expect(viewer.windowReadout()).toHaveText(`W ${Math.round(dragged.width)} / L ${Math.round(dragged.center)}`);
+    const afterDrag = await viewer.canvasStats();
+    expect(afterDrag.hash).not.toBe(loaded.hash);
+    await shot(page, '02-window-dragged');
+
+    // A preset from lib/imaging/presets.
+    await page.getByLabel('Window preset').selectOption('lung');
+    await expect(viewer.windowReadout()).toHaveText('W 1500 / L -600');
+    const lung = await viewer.canvasStats();
+    expect(lung.hash).not.toBe(afterDrag.hash);
+
+    // Invert: the picture turns into its negative.
+    await page.getByRole('button', { name: 'Invert' }).click();
+    await expect(page.getByRole('button', { name: 'Invert' })).toHaveAttribute('aria-pressed', 'true');
+    const inverted = await viewer.canvasStats();
+    expect(Math.abs(inverted.mean - lung.mean)).toBeGreaterThan(30);
+    await shot(page, '03-inverted');
+
+    // Scroll: keyboard, wheel and slider; the stamped square moves from slice to slice.
+    await page.keyboard.press('ArrowUp');
+    await expect(viewer.sliceReadout()).toHaveText(`2 / ${SLICES}`);
+    await expect(page.getByTestId('position-readout')).toHaveText('-70.70 mm');
+    expect((await viewer.canvasStats()).hash).not.toBe(inverted.hash);
+    await viewer.wheel(-120);
+    await expect(viewer.sliceReadout()).toHaveText(`3 / ${SLICES}`);
+    await page.getByTestId('slice-slider').fill('5');
+    await expect(viewer.sliceReadout()).toHaveText(`5 / ${SLICES}`);
+    await expect(page.getByTestId('position-readout')).toHaveText('-55.70 mm');
+    await shot(page, '04-slice-5');
+
+    // Cine at 20 fps goes round the series; pausing keeps the slice.
+    await page.getByLabel('Frame rate').fill('20');
+    await page.getByRole('button', { name: 'Play' }).click();
+    const seen = new Set<number>();
+    await expect
+      .poll(async () => {
+        seen.add(await viewer.sliceIndex());
+        return seen.size;
+      })
+      .toBeGreaterThan(3);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByTestId('slice-slider').fill('5');
+    await expect(viewer.sliceReadout()).toHaveText(`5 / ${SLICES}`);
+
+    // Ruler: a horizontal line across half the canvas. The image (square) fits the smaller side.
+    await viewer.tool('Ruler').click();
+    const box = (await viewer.canvasHost().boundingBox())!;
+    await viewer.drag({ x: 0.25, y: 0.55 }, { x: 0.75, y: 0.55 });
+    await expect(viewer.measurements()).toHaveCount(1);
+    const screenPixelMm = (IMAGE_PIXELS * PIXEL_MM) / Math.min(box.width, box.height);
+    const expectedMm = box.width * 0.5 * screenPixelMm;
+    const ruler = viewer.measurements().first();
+    await expect(ruler).toContainText('Distance');
+    const text = await ruler.getByTestId('measurement-value').textContent();
+    expect(text).toMatch(/^\d+\.\d\d mm$/);
+    expect(Number.parseFloat(text!)).toBeCloseTo(expectedMm, 0);
+
+    // Rectangle ROI away from the ruler: an area in mm².
+    await viewer.tool('Rectangle').click();
+    await viewer.drag({ x: 0.3, y: 0.15 }, { x: 0.45, y: 0.35 });
+    await expect(viewer.measurements()).toHaveCount(2);
+    await expect(viewer.measurements().nth(1)).toContainText(/Rectangle\s+[\d.]+ mm²/);
+    await shot(page, '05-measured');
+
+    // The URL holds the view.
+    await expect(page).toHaveURL(/[?&]slice=5(&|$)/);
+    await expect(page).toHaveURL(/[?&]wc=-600&ww=1500(&|$)/);
+    await expect(page).toHaveURL(/[?&]invert=1(&|$)/);
+    await expect(page).toHaveURL(/[?&]series=[0-9a-f-]{36}/);
+  });
+
+  test('a shared link reopens the same view for another signed-in user', async ({ page, browser }) => {
+    test.skip(!studyId, 'needs the study of the previous test');
+    const viewer = new ViewerPage(page);
+    const seriesId = await (async () => {
+      await viewer.goto(studyId);
+      await viewer.waitForImage();
+      return page.getByTestId('series-thumbnail').first().getAttribute('data-series-id');
+    })();
+    const query = `series=${seriesId}&slice=6&wc=400&ww=1800&invert=1`;
+    await viewer.goto(studyId, query);
+    await viewer.waitForImage();
+    await expect(viewer.sliceReadout()).toHaveText(`6 / ${SLICES}`);
+    await expect(viewer.windowReadout()).toHaveText('W 1800 / L 400');
+    await expect(page.getByLabel('Window preset')).toHaveValue('bone');
+    await expect(page.getByRole('button', { name: 'Invert' })).toHaveAttribute('aria-pressed', 'true');
+    const mine = await viewer.canvasStats();
+
+    const colleague = { name: 'Vera Viewer', email: `vera.viewer.${Date.now()}@hospital.test`, password: 'viewer passphrase 1' };
+    const users = new UsersAdminPage(page);
+    await users.goto();
+    await users.addUser(colleague, 'viewer');
+
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const other = await context.newPage();
+    // Signed out, the link goes through the sign-in page and comes back to the same view.
+    await other.goto(`/studies/${studyId}/view?${query}`);
+    await expect(other).toHaveURL(/\/sign-in/);
+    await new SignInPage(other).signIn(colleague.email, colleague.password);
+    await expect(other).toHaveURL(new RegExp(`/studies/${studyId}/view\\?`));
+    const theirs = new ViewerPage(other);
+    await theirs.waitForImage();
+    await expect(theirs.sliceReadout()).toHaveText(`6 / ${SLICES}`);
+    await expect(theirs.windowReadout()).toHaveText('W 1800 / L 400');
+    await expect(other.getByRole('button', { name: 'Invert' })).toHaveAttribute('aria-pressed', 'true');
+    await expect(other.getByTestId('current-user')).toContainText(colleague.email);
+    const same = await theirs.canvasStats();
+    expect(same.hash).toBe(mine.hash);
+    await other.screenshot({ path: test.info().outputPath('shared-view.png') });
+    await context.close();
+  });
+
+  test('tag browser, corner overlay, help and keyboard shortcuts', async ({ page }) => {
+    test.skip(!studyId, 'needs the study of the previous test');
+    const viewer = new ViewerPage(page);
+    await viewer.goto(studyId);
+    await viewer.waitForImage();
+
+    const tags = page.getByTestId('tag-browser');
+    await expect(tags.getByTestId('tag-row').first()).toBeVisible();
+    await tags.getByLabel('Search tags').fill('PatientName');
+    await expect(tags.getByTestId('tag-row')).toHaveCount(1);
+    await expect(tags.getByTestId('tag-row')).toContainText('CompressedSamples^CT1');
+    await tags.getByLabel('Search tags').fill('0020,0013');
+    await expect(tags.getByTestId('tag-row')).toContainText('InstanceNumber');
+    await expect(tags.getByTestId('tag-row')).toContainText(/\b1\b/);
+    // The tags follow the slice under view.
+    await page.keyboard.press('End');
+    await expect(viewer.sliceReadout()).toHaveText(`${SLICES} / ${SLICES}`);
+    await expect(tags.getByTestId('tag-row')).toContainText(new RegExp(`\\b${SLICES}\\b`));
+
+    await expect(page.getByTestId('corner-overlay')).toBeVisible();
+    await page.keyboard.press('o');
+    await expect(page.getByTestId('corner-overlay')).toBeHidden();
+    await page.getByRole('button', { name: 'Info' }).click();
+    await expect(page.getByTestId('corner-overlay')).toContainText('1CT1');
+
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await expect(help).toBeVisible();
+    await expect(help).toContainText('Ruler (distance in mm)');
+    await expect(help).toContainText('CT lung window');
+    await shot(page, 'help');
+    await page.keyboard.press('Escape');
+    await expect(help).toBeHidden();
+
+    await page.keyboard.press('m');
+    await expect(viewer.tool('Ruler')).toHaveAttribute('aria-pressed', 'true');
+    await page.keyboard.press('z');
+    await expect(viewer.tool('Zoom/pan')).toHaveAttribute('aria-pressed', 'true');
+    const unzoomed = await viewer.canvasStats();
+    await page.keyboard.press('+');
+    await expect.poll(async () => (await viewer.canvasStats()).hash).not.toBe(unzoomed.hash);
+    await page.keyboard.press('3');
+    await expect(viewer.windowReadout()).toHaveText('W 1500 / L -600');
+    // Reset: back to the first view of this slice.
+    await page.keyboard.press('r');
+    await expect.poll(async () => (await viewer.canvasStats()).hash).toBe(unzoomed.hash);
+    await page.keyboard.press('Home');
+    await expect(viewer.sliceReadout()).toHaveText(`1 / ${SLICES}`);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * What a viewer URL holds, so that a link reopens the same view: the study is in the path, the
+ * rest in the query string (`series`, `slice` counted from 1, `wc`/`ww` window centre and width,
+ * `invert`).
+ */
+import { WINDOW_PRESETS, type PresetName } from '@/lib/imaging/presets';
+import type { TagElement } from './types';
+
+export interface ViewQuery {
+  series?: string;
+  /** 1-based, as shown to users. */
+  slice?: number;
+  window?: { center: number; width: number };
+  invert?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function finite(text: string | null): number | undefined {
+  if (text === null || text.trim() === '') return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+export function parseViewQuery(params: URLSearchParams): ViewQuery {
+  const query: ViewQuery = {};
+  const series = params.get('series');
+  if (series && UUID.test(series)) query.series = series.toLowerCase();
+  const slice = finite(params.get('slice'));
+  if (slice !== undefined && Number.isInteger(slice) && slice >= 1) query.slice = slice;
+  const center = finite(params.get('wc'));
+  const width = finite(params.get('ww'));
+  if (center !== undefined && width !== undefined && width > 0) query.window = { center, width };
+  const invert = params.get('invert');
+  if (invert === '1' || invert === 'true') query.invert = true;
+  return query;
+}
+
+/** Window values are rounded: a URL holds what a reader can type, not float noise from dragging. */
+export function roundWindowValue(value: number): number {
+  return Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100;
+}
+
+export function buildViewQuery(query: ViewQuery): string {
+  const params = new URLSearchParams();
+  if (query.series) params.set('series', query.series);
+  if (query.slice !== undefined) params.set('slice', String(query.slice));
+  if (query.window) {
+    params.set('wc', String(roundWindowValue(query.window.center)));
+    params.set('ww', String(roundWindowValue(query.window.width)));
+  }
+  if (query.invert) params.set('invert', '1');
+  return params.toString();
+}
+
+/** The CT presets of lib/imaging, in the order the viewer lists them. */
+export const CT_PRESETS: PresetName[] = ['brain', 'subdural', 'lung', 'mediastinum', 'abdomen', 'liver', 'bone'];
+
+export function presetWindow(name: PresetName): { center: number; width: number } {
+  const preset = WINDOW_PRESETS[name];
+  return { center: preset.center, width: preset.width };
+}
+
+/** The CT preset a window is exactly, if any (a dragged window is "custom"). */
+export function matchPreset(window: { center: number; width: number } | null): PresetName | null {
+  if (!window) return null;
+  for (const name of CT_PRESETS) {
+    const preset = WINDOW_PRESETS[name];
+    if (Math.abs(preset.center - window.center) < 0.5 && Math.abs(preset.width - window.width) < 0.5) return name;
+  }
+  return null;
+}
+
+/** DICOM DA (YYYYMMDD, or the old YYYY.MM.DD) as YYYY-MM-DD; anything else as it is. */
+export function formatDicomDate(value: string | null | undefined): string {
+  if (!value) return '';
+  const match = /^(\d{4})\.?(\d{2})\.?(\d{2})$/.exec(value.trim());
+  return match ? `${match[1]}-${match[2]}-${match[3]}` : value;
+}
+
+/** DICOM PN ("Family^Given^Middle^Prefix^Suffix") as "Family, Given Middle". */
+export function formatPersonName(value: string | null | undefined): string {
+  if (!value) return '';
+  const alphabetic = value.split('=')[0] ?? '';
+  const [family = '', given = '', middle = '', prefix = '', suffix = ''] = alphabetic.split('^').map((p) => p.trim());
+  const first = [prefix, given, middle].filter(Boolean).join(' ');
+  const name = [family, first].filter(Boolean).join(', ');
+  return [name, suffix].filter(Boolean).join(' ') || value;
+}
+
+/**
+ * Tags matching a search (tag number with or without punctuation, keyword, or value, case
+ * insensitive). Items of a matching sequence are kept, and the sequences enclosing a match, so
+ * that nested results keep their context.
+ */
+export function filterTags(elements: TagElement[], search: string): TagElement[] {
+  const needle = search.trim().toLowerCase();
+  if (!needle) return elements;
+  const compact = needle.replace(/[(),\s]/g, '');
+  const matches = (e: TagElement) =>
+    e.keyword.toLowerCase().includes(needle) ||
+    e.value.toLowerCase().includes(needle) ||
+    e.tag.toLowerCase().includes(needle) ||
+    (compact.length > 0 && e.tag.replace(/[(),]/g, '').toLowerCase().includes(compact));
+  const keep = new Array<boolean>(elements.length).fill(false);
+  const ancestors: number[] = [];
+  for (let i = 0; i < elements.length; i++) {
+    const element = elements[i]!;
+    while (ancestors.length > 0 && elements[ancestors[ancestors.length - 1]!]!.depth >= element.depth) ancestors.pop();
+    const insideMatch = ancestors.some((a) => keep[a] && matches(elements[a]!));
+    if (matches(element) || insideMatch) {
+      keep[i] = true;
+      for (const a of ancestors) keep[a] = true;
+    }
+    if (element.vr === 'SQ') ancestors.push(i);
+  }
+  return elements.filter((_, i) => keep[i]);
+}
+
+/** "12.34 mm" / "1,234.5 mm²" from dwv's units ("unit.mm", "unit.mm2", "mm"...). */
+export function formatMeasurement(value: number | null, unit: string | null): string {
+  if (value === null) return '';
+  const name = (unit ?? '').replace(/^unit\./, '');
+  const label = name === 'mm2' ? 'mm²' : name === 'cm2' ? 'cm²' : name === 'pixel' ? 'px' : name;
+  return `${value.toFixed(2)}${label ? ` ${label}` : ''}`;
+}

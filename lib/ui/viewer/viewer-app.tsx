@@ -1,0 +1,492 @@
+'use client';
+
+import Link from 'next/link';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { WINDOW_PRESETS, type PresetName } from '@/lib/imaging/presets';
+import { CornerOverlay } from './corner-overlay';
+import { DwvSession, type LoadedImage, type Measurement, type PositionState, type ViewerTool, type WindowState } from './dwv-session';
+import { HelpOverlay } from './help-overlay';
+import { MeasurementList } from './measurement-list';
+import { SeriesPanel } from './series-panel';
+import { shortcutFor, type ShortcutAction } from './shortcuts';
+import { TagBrowser } from './tag-browser';
+import type { ViewerSeries, ViewerStudy } from './types';
+import { buildViewQuery, CT_PRESETS, matchPreset, parseViewQuery, presetWindow, roundWindowValue, type ViewQuery } from './view-state';
+
+const DIV_ID = 'viewer-image';
+const MIN_FPS = 1;
+const MAX_FPS = 60;
+
+type StudyState = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; data: ViewerStudy };
+type LoadState = { phase: 'idle' | 'loading' | 'ready' } | { phase: 'error'; message: string };
+/** How the load of a series ended; a series without one is still loading. */
+type Outcome = { seriesId: string; image: LoadedImage } | { seriesId: string; error: string };
+/** A window chosen by name; shown as chosen until the window is changed some other way. */
+type WindowChoice = { seriesId: string; name: string; window: WindowState };
+
+const TOOLS: { tool: ViewerTool; label: string; key: string }[] = [
+  { tool: 'WindowLevel', label: 'Window/level', key: 'W' },
+  { tool: 'ZoomAndPan', label: 'Zoom/pan', key: 'Z' },
+  { tool: 'Scroll', label: 'Scroll', key: 'S' },
+  { tool: 'Ruler', label: 'Ruler', key: 'M' },
+  { tool: 'Rectangle', label: 'Rectangle', key: 'B' },
+  { tool: 'Ellipse', label: 'Ellipse', key: 'E' },
+];
+
+const sameWindow = (a: WindowState | null, b: WindowState | null) => !!a && !!b && Math.abs(a.center - b.center) < 1e-6 && Math.abs(a.width - b.width) < 1e-6;
+
+async function fetchViewerStudy(studyId: string, signal: AbortSignal): Promise<ViewerStudy> {
+  const res = await fetch(`/api/studies/${studyId}/viewer`, { signal, headers: { accept: 'application/json' } });
+  const body = (await res.json().catch(() => null)) as (ViewerStudy & { error?: { message?: string } }) | null;
+  if (!res.ok || !body) throw new Error(res.status === 404 ? 'This study does not exist or you cannot see it.' : (body?.error?.message ?? `The study could not be loaded (HTTP ${res.status}).`));
+  return body;
+}
+
+export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQuery: string }) {
+  const [study, setStudy] = useState<StudyState>({ status: 'loading' });
+  const [seriesId, setSeriesId] = useState<string | null>(null);
+  const [session, setSession] = useState<DwvSession | null>(null);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const [progress, setProgress] = useState<{ seriesId: string; percent: number } | null>(null);
+  const [windowState, setWindowLevel] = useState<WindowState | null>(null);
+  const [positionState, setPosition] = useState<PositionState | null>(null);
+  const [inverted, setInverted] = useState(false);
+  const [measurementList, setMeasurements] = useState<Measurement[]>([]);
+  const [playing, setPlaying] = useState(false);
+  const [fps, setFps] = useState(10);
+  const [tool, setTool] = useState<ViewerTool>('WindowLevel');
+  const [choice, setChoice] = useState<WindowChoice | null>(null);
+  const [overlay, setOverlay] = useState(true);
+  const [tagsOpen, setTagsOpen] = useState(true);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const hostRef = useRef<HTMLDivElement>(null);
+  const shellRef = useRef<HTMLDivElement>(null);
+  /** The URL's view, applied once when its series has loaded; a later series starts fresh. */
+  const pendingQuery = useRef<ViewQuery | null>(parseViewQuery(new URLSearchParams(initialQuery)));
+  /** The series dwv is loading or showing: its events are about this one. */
+  const loadingSeries = useRef('');
+
+  useEffect(() => {
+    const controller = new AbortController();
+    fetchViewerStudy(studyId, controller.signal)
+      .then((data) => {
+        setStudy({ status: 'ready', data });
+        const wanted = pendingQuery.current?.series;
+        const initial = data.series.find((s) => s.id === wanted) ?? data.series.find((s) => s.instances.length > 0) ?? null;
+        if (pendingQuery.current && wanted && initial?.id !== wanted) pendingQuery.current = { ...pendingQuery.current, slice: undefined };
+        setSeriesId(initial?.id ?? null);
+      })
+      .catch((error: Error) => {
+        if (!controller.signal.aborted) setStudy({ status: 'error', message: error.message });
+      });
+    return () => controller.abort();
+  }, [studyId]);
+
+  useEffect(() => {
+    let created: DwvSession | null = null;
+    let cancelled = false;
+    void DwvSession.create(DIV_ID, {
+      progress: (percent) => setProgress({ seriesId: loadingSeries.current, percent }),
+      loaded: (image) => {
+        setOutcome({ seriesId: loadingSeries.current, image });
+        const pending = pendingQuery.current;
+        pendingQuery.current = null;
+        if (!created) return;
+        // dwv opens on whichever file arrived first; a series always opens on its first image.
+        created.setIndex(pending?.slice !== undefined ? pending.slice - 1 : 0);
+        if (pending?.window) created.setWindow(pending.window);
+        if (pending?.invert) created.setInverted(true);
+      },
+      failed: (error) => setOutcome({ seriesId: loadingSeries.current, error }),
+      windowChanged: (value) => setWindowLevel(value),
+      positionChanged: (value) => setPosition(value),
+      invertChanged: (value) => setInverted(value),
+      measurementsChanged: (list) => setMeasurements(list),
+      playingChanged: (value) => setPlaying(value),
+    }).then((s) => {
+      if (cancelled) {
+        s.dispose();
+        return;
+      }
+      created = s;
+      setSession(s);
+    });
+    return () => {
+      cancelled = true;
+      created?.dispose();
+    };
+  }, []);
+
+  const data = study.status === 'ready' ? study.data : null;
+  const series = useMemo<ViewerSeries | null>(() => data?.series.find((s) => s.id === seriesId) ?? null, [data, seriesId]);
+
+  const load: LoadState = !series
+    ? { phase: 'idle' }
+    : series.instances.length === 0
+      ? { phase: 'error', message: 'This series has no images.' }
+      : outcome?.seriesId !== series.id
+        ? { phase: 'loading' }
+        : 'image' in outcome
+          ? { phase: 'ready' }
+          : { phase: 'error', message: outcome.error };
+  const image = series && outcome?.seriesId === series.id && 'image' in outcome ? outcome.image : null;
+  const percent = series && progress?.seriesId === series.id ? progress.percent : 0;
+  const ready = load.phase === 'ready';
+  // Readouts of the previous series stay in state while the next one loads: show none of them.
+  const position = ready ? positionState : null;
+  const windowLevel = ready ? windowState : null;
+  const measurements = ready ? measurementList : [];
+
+  useEffect(() => {
+    if (!session || !series || series.instances.length === 0) return;
+    loadingSeries.current = series.id;
+    session.load(series.instances.map((i) => i.fileUrl));
+  }, [session, series]);
+
+  // The URL follows the view (replaceState: no history entry per slice), so it can be shared.
+  useEffect(() => {
+    if (load.phase !== 'ready' || !seriesId || pendingQuery.current) return;
+    const timer = window.setTimeout(() => {
+      const query = buildViewQuery({
+        series: seriesId,
+        slice: position ? position.index + 1 : undefined,
+        window: image?.canWindowLevel && windowLevel ? windowLevel : undefined,
+        invert: inverted,
+      });
+      const next = `${window.location.pathname}?${query}`;
+      if (next !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(window.history.state, '', next);
+    }, 250);
+    return () => window.clearTimeout(timer);
+  }, [load.phase, seriesId, position, windowLevel, inverted, image]);
+
+  // The viewer fills the window below the app's top bar, whose height depends on its contents.
+  useEffect(() => {
+    const shell = shellRef.current;
+    if (!shell) return;
+    const fit = () => {
+      shell.style.height = `${Math.max(480, window.innerHeight - (shell.getBoundingClientRect().top + window.scrollY))}px`;
+    };
+    fit();
+    window.addEventListener('resize', fit);
+    return () => window.removeEventListener('resize', fit);
+  }, [study.status]);
+
+  useEffect(() => {
+    const host = hostRef.current;
+    if (!host || !session) return;
+    const observer = new ResizeObserver(() => session.resize());
+    observer.observe(host);
+    return () => observer.disconnect();
+  }, [session, study.status]);
+
+  // Pinch and ctrl+wheel zoom whatever the tool; the plain wheel is left to dwv (slices, or zoom
+  // with the zoom tool).
+  useEffect(() => {
+    const host = hostRef.current;
+    if (!host || !session) return;
+    let pinching = false;
+    const onWheel = (event: WheelEvent) => {
+      if (!(event.ctrlKey || event.metaKey) || session.currentTool() === 'ZoomAndPan') return;
+      event.preventDefault();
+      event.stopPropagation();
+      session.forwardToZoom(event);
+    };
+    const onTouch = (event: TouchEvent) => {
+      if (session.currentTool() === 'ZoomAndPan') return;
+      if (event.type === 'touchend') {
+        if (pinching && event.touches.length < 2) {
+          pinching = false;
+          event.stopPropagation();
+        }
+        return;
+      }
+      if (event.touches.length < 2) return;
+      pinching = true;
+      event.preventDefault();
+      event.stopPropagation();
+      session.forwardToZoom(event);
+    };
+    const options = { capture: true, passive: false } as const;
+    host.addEventListener('wheel', onWheel, options);
+    host.addEventListener('touchstart', onTouch, options);
+    host.addEventListener('touchmove', onTouch, options);
+    host.addEventListener('touchend', onTouch, options);
+    return () => {
+      host.removeEventListener('wheel', onWheel, options);
+      host.removeEventListener('touchstart', onTouch, options);
+      host.removeEventListener('touchmove', onTouch, options);
+      host.removeEventListener('touchend', onTouch, options);
+    };
+  }, [session, study.status]);
+
+  const selectTool = useCallback(
+    (next: ViewerTool) => {
+      setTool(next);
+      session?.setTool(next);
+    },
+    [session],
+  );
+
+  const applyPreset = useCallback(
+    (name: string) => {
+      if (!session || !image?.canWindowLevel) return;
+      if (name in WINDOW_PRESETS) {
+        session.setWindow(presetWindow(name as PresetName));
+      } else if (name === 'auto') {
+        session.setFilePreset('minmax');
+      } else if (name === 'default') {
+        session.reset();
+        // Reset also restores zoom and colour map; only the window was asked for.
+        if (inverted) session.setInverted(true);
+      } else {
+        return;
+      }
+      const now = session.getWindow();
+      if (now && series) setChoice({ seriesId: series.id, name, window: now });
+    },
+    [session, image, inverted, series],
+  );
+
+  const play = useCallback(() => {
+    if (!session) return;
+    if (session.isPlaying()) session.stop();
+    else session.play(fps);
+  }, [session, fps]);
+
+  const changeFps = useCallback(
+    (value: number) => {
+      const next = Math.max(MIN_FPS, Math.min(MAX_FPS, Math.round(value) || MIN_FPS));
+      setFps(next);
+      if (session?.isPlaying()) session.play(next);
+    },
+    [session],
+  );
+
+  const perform = useCallback(
+    (action: ShortcutAction) => {
+      switch (action.kind) {
+        case 'tool':
+          return selectTool(action.tool);
+        case 'preset':
+          return applyPreset(action.preset);
+        case 'auto-window':
+          return applyPreset('auto');
+        case 'default-window':
+          return applyPreset('default');
+        case 'invert':
+          return session?.setInverted(!inverted);
+        case 'reset':
+          setChoice(null);
+          return session?.reset();
+        case 'step':
+          return session?.step(action.delta);
+        case 'first':
+          return session?.setIndex(0);
+        case 'last':
+          return session?.setIndex(Number.MAX_SAFE_INTEGER);
+        case 'play':
+          return play();
+        case 'fps':
+          return changeFps(fps + action.delta);
+        case 'zoom':
+          return session?.zoom(action.step);
+        case 'overlay':
+          return setOverlay((v) => !v);
+        case 'tags':
+          return setTagsOpen((v) => !v);
+        case 'help':
+          return setHelpOpen((v) => !v);
+        case 'close':
+          setHelpOpen(false);
+          return session?.stop();
+      }
+    },
+    [session, inverted, selectTool, applyPreset, play, changeFps, fps],
+  );
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      const typing = !!target && (target.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName));
+      if (typing && event.key !== 'Escape') return;
+      const shortcut = shortcutFor(event);
+      if (!shortcut) return;
+      // Buttons take Space and Enter themselves; the viewer's Space is cine only outside them.
+      if (target?.tagName === 'BUTTON' && (event.key === ' ' || event.key === 'Enter')) return;
+      event.preventDefault();
+      perform(shortcut.action);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [perform]);
+
+  const copyLink = useCallback(async () => {
+    try {
+      await navigator.clipboard.writeText(window.location.href);
+      setCopied(true);
+      window.setTimeout(() => setCopied(false), 2000);
+    } catch {
+      setCopied(false);
+    }
+  }, []);
+
+  const tagsUrl = useMemo(() => {
+    if (!series || !session || load.phase !== 'ready') return null;
+    if (series.instances.length === 1) return series.instances[0]!.tagsUrl;
+    const url = position?.imageUid ? session.sourceOf(position.imageUid) : undefined;
+    const instance = series.instances.find((i) => url !== undefined && (url === i.fileUrl || url.endsWith(i.fileUrl))) ?? series.instances[position?.index ?? 0] ?? series.instances[0];
+    return instance?.tagsUrl ?? null;
+  }, [series, session, load.phase, position]);
+
+  if (study.status === 'loading') {
+    return (
+      <div className="viewer-shell viewer-message" data-testid="viewer" data-state="loading">
+        <p className="muted">Loading study…</p>
+      </div>
+    );
+  }
+  if (study.status === 'error') {
+    return (
+      <div className="viewer-shell viewer-message" data-testid="viewer" data-state="error">
+        <p role="alert" className="error">
+          {study.message}
+        </p>
+        <Link href="/">Back to the worklist</Link>
+      </div>
+    );
+  }
+
+  const studyInfo = study.data.study;
+  const isCt = (image?.modality || series?.modality) === 'CT';
+  const canWl = !!image?.canWindowLevel;
+  const chosen = choice && choice.seriesId === seriesId && sameWindow(choice.window, windowLevel) ? choice.name : (matchPreset(windowLevel) ?? 'custom');
+  const count = position?.count ?? 0;
+
+  return (
+    <div ref={shellRef} className="viewer-shell" data-testid="viewer" data-state={load.phase}>
+      <div className="viewer-toolbar" role="toolbar" aria-label="Viewer tools">
+        <Link href={`/studies/${studyId}`} className="viewer-back" title="Study page">
+          ←
+        </Link>
+        <div className="viewer-group" role="group" aria-label="Mouse tool">
+          {TOOLS.map((t) => (
+            <button
+              key={t.tool}
+              type="button"
+              className={tool === t.tool ? 'tool active' : 'tool'}
+              aria-pressed={tool === t.tool}
+              title={`${t.label} (${t.key})`}
+              onClick={() => selectTool(t.tool)}
+              disabled={!ready || ((t.tool === 'WindowLevel') && !canWl) || (t.tool === 'Scroll' && count < 2)}
+            >
+              {t.label}
+            </button>
+          ))}
+        </div>
+        <label className="viewer-inline">
+          <span>Window</span>
+          <select aria-label="Window preset" value={chosen} disabled={!ready || !canWl} onChange={(e) => applyPreset(e.target.value)}>
+            <option value="custom" disabled>
+              Custom
+            </option>
+            <option value="default">File default (0)</option>
+            <option value="auto">{image?.modality === 'MR' ? 'MR auto' : 'Auto'} (A)</option>
+            {isCt
+              ? CT_PRESETS.map((name, i) => (
+                  <option key={name} value={name}>
+                    {WINDOW_PRESETS[name].label} {WINDOW_PRESETS[name].width}/{WINDOW_PRESETS[name].center} ({i + 1})
+                  </option>
+                ))
+              : null}
+          </select>
+        </label>
+        <button type="button" className={inverted ? 'tool active' : 'tool'} aria-pressed={inverted} disabled={!ready || !image?.monochrome} onClick={() => perform({ kind: 'invert' })} title="Invert (I)">
+          Invert
+        </button>
+        <button type="button" className="tool" disabled={!ready} onClick={() => perform({ kind: 'reset' })} title="Reset (R)">
+          Reset
+        </button>
+        <div className="viewer-group" role="group" aria-label="Cine">
+          <button type="button" className={playing ? 'tool active' : 'tool'} aria-pressed={playing} disabled={!ready || count < 2} onClick={play} title="Play / pause (Space)">
+            {playing ? 'Pause' : 'Play'}
+          </button>
+          <label className="viewer-inline">
+            <input type="number" aria-label="Frame rate" min={MIN_FPS} max={MAX_FPS} value={fps} onChange={(e) => changeFps(Number(e.target.value))} />
+            <span>fps</span>
+          </label>
+        </div>
+        <span className="viewer-spacer" />
+        <button type="button" className={overlay ? 'tool active' : 'tool'} aria-pressed={overlay} onClick={() => setOverlay((v) => !v)} title="Corner information (O)">
+          Info
+        </button>
+        <button type="button" className={tagsOpen ? 'tool active' : 'tool'} aria-pressed={tagsOpen} onClick={() => setTagsOpen((v) => !v)} title="DICOM tags (T)">
+          Tags
+        </button>
+        <button type="button" className="tool" onClick={copyLink} title="Copy a link to this view">
+          {copied ? 'Link copied' : 'Copy link'}
+        </button>
+        <button type="button" className="tool" onClick={() => setHelpOpen(true)} title="Keyboard shortcuts (?)">
+          Help
+        </button>
+      </div>
+
+      <div className={tagsOpen ? 'viewer-body with-tags' : 'viewer-body'}>
+        <SeriesPanel series={study.data.series} selectedId={seriesId} onSelect={setSeriesId} />
+
+        <section className="viewer-stage" aria-label="Image">
+          <div ref={hostRef} id={DIV_ID} className={`viewer-canvas tool-${tool}`} data-testid="viewer-canvas" />
+          {overlay && ready ? <CornerOverlay study={studyInfo} series={series} position={position} window={windowLevel} /> : null}
+          {load.phase === 'loading' ? (
+            <div className="viewer-progress" data-testid="load-progress">
+              <span>Loading series… {percent}%</span>
+              <progress aria-label="Loading series" max={100} value={percent} />
+            </div>
+          ) : null}
+          {ready && image && image.warnings.length > 0 ? (
+            <div className="viewer-warning" role="status" data-testid="load-warning">
+              Some files of this series could not be read: {image.warnings[0]}
+            </div>
+          ) : null}
+          {load.phase === 'error' ? (
+            <div className="viewer-progress" role="alert" data-testid="load-error">
+              <span className="error">This series cannot be shown: {load.message}</span>
+            </div>
+          ) : null}
+          {helpOpen ? <HelpOverlay onClose={() => setHelpOpen(false)} /> : null}
+        </section>
+
+        <aside className="viewer-side">
+          <section className="viewer-readouts" aria-label="Readouts">
+            <dl className="facts">
+              <dt>Slice</dt>
+              <dd data-testid="slice-readout" data-index={position ? position.index + 1 : ''} data-count={count || ''}>
+                {position ? `${position.index + 1} / ${count}` : '—'}
+              </dd>
+              <dt>Position</dt>
+              <dd data-testid="position-readout">{position?.location != null ? `${position.location.toFixed(2)} mm` : '—'}</dd>
+              <dt>Window</dt>
+              <dd data-testid="wl-readout" data-center={windowLevel?.center ?? ''} data-width={windowLevel?.width ?? ''}>
+                {windowLevel && canWl ? `W ${roundWindowValue(windowLevel.width)} / L ${roundWindowValue(windowLevel.center)}` : '—'}
+              </dd>
+              <dt>Image</dt>
+              <dd>{image ? `${image.columns} × ${image.rows}${image.modality ? ` · ${image.modality}` : ''}` : '—'}</dd>
+            </dl>
+            <input
+              type="range"
+              aria-label="Slice"
+              data-testid="slice-slider"
+              min={1}
+              max={Math.max(1, count)}
+              value={position ? position.index + 1 : 1}
+              disabled={!ready || count < 2}
+              onChange={(e) => session?.setIndex(Number(e.target.value) - 1)}
+            />
+          </section>
+          <MeasurementList measurements={measurements} hasSpacing={image?.hasSpacing ?? true} onClear={() => session?.deleteMeasurements()} />
+          {tagsOpen ? <TagBrowser tagsUrl={tagsUrl} label={series ? `Series ${series.number ?? '—'}, image ${position ? position.index + 1 : 1}` : ''} /> : null}
+        </aside>
+      </div>
+    </div>
+  );
+}
