@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, type Locator, type Page } from '@playwright/test';
-import { makeSeries, replaceAscii } from '@/lib/testing/dicom-series';
+import { readDicomMetadata } from '@/lib/dicom';
+import { makeSeries, replaceAscii, variantUid } from '@/lib/testing/dicom-series';
 
 /** What the viewer's image canvas holds, summarised so that two states can be compared. */
 export interface CanvasStats {
@@ -164,4 +165,23 @@ export function makeCtVolume(count: number): { files: Buffer[]; sliceZ: number[]
     return out;
   });
   return { files, sliceZ };
+}
+
+/**
+ * Copies of a DICOM file with fresh UIDs: one new study and series for all of them, a new SOP
+ * Instance UID each. Longer UIDs are replaced first, since a study UID can be the start of the
+ * series UID (xa_* fixtures).
+ */
+export function freshCopies(file: Buffer, count: number): Buffer[] {
+  const meta = readDicomMetadata(new Uint8Array(file));
+  const { studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sop } = meta;
+  if (!study || !series || !sop) throw new Error('the file lacks a study, series or SOP instance UID');
+  // A deflated dataset keeps its UIDs compressed: only the file meta group's would change.
+  if (![study, series, sop].every((uid) => file.includes(uid, 0, 'latin1'))) throw new Error('the UIDs are not stored as plain text');
+  const shared = new Map([study, series].map((uid) => [uid, variantUid(uid)]));
+  return Array.from({ length: count }, () => {
+    const pairs = [...new Map([...shared, [sop, variantUid(sop)]])].sort((a, b) => b[0].length - a[0].length);
+    // A shorter UID may only have occurred inside a longer one, replaced already.
+    return pairs.reduce((bytes, [from, to]) => (bytes.includes(from, 0, 'latin1') ? replaceAscii(bytes, from, to) : bytes), file);
+  });
 }

@@ -39,7 +39,8 @@ export function CornerOverlay({
         ) : null}
         {position ? (
           <span>
-            {position.dim === 3 ? 'Frame' : 'Im'} {position.index + 1}/{position.count}
+            {/* NIfTI volumes arrive as one multi-frame file whose frames are the axial slices. */}
+            {series?.format === 'nifti' ? 'Slice' : position.dim === 3 ? 'Frame' : 'Im'} {position.index + 1}/{position.count}
             {position.location !== null ? ` · ${position.location.toFixed(2)} mm` : ''}
           </span>
         ) : null}

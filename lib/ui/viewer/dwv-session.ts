@@ -7,6 +7,10 @@ import type { App, Annotation, ViewController } from 'dwv';
 
 type Dwv = typeof import('dwv');
 
+const STALL_MS = 4000;
+/** dwv's own CT presets, which it adds to every CT: the viewer offers lib/imaging's instead. */
+const DWV_CT_PRESETS = { mediastinum: true, lung: true, bone: true, brain: true, head: true };
+
 export type ViewerTool = 'WindowLevel' | 'ZoomAndPan' | 'Scroll' | 'Ruler' | 'Rectangle' | 'Ellipse';
 export const DRAW_SHAPES = ['Ruler', 'Rectangle', 'Ellipse'] as const;
 type DrawShape = (typeof DRAW_SHAPES)[number];
@@ -34,9 +38,11 @@ export interface Measurement {
   kind: string;
   /** dwv's label, e.g. "42.3 mm" or "123.4 mm² …". */
   text: string;
-  /** Main value in mm (length) or mm² (surface), when dwv quantified it. */
+  /** Main value: a length (mm), or a surface (cm² when the image has a spacing in mm). */
   value: number | null;
   unit: string | null;
+  /** Pixel statistics inside an ROI, in the image's unit (HU for CT) when it has one. */
+  stats: { mean: number; stdDev: number; min: number; max: number; unit: string | null } | null;
 }
 
 export interface LoadedImage {
@@ -47,7 +53,7 @@ export interface LoadedImage {
   hasSpacing: boolean;
   rows: number;
   columns: number;
-  /** Window names dwv found in the file (plus "minmax"). */
+  /** Names of the windows stored in the file, in file order (dwv's "minmax" left out). */
   filePresets: string[];
   /** Files of the series dwv could not read (the image shows the others). */
   warnings: string[];
@@ -64,10 +70,6 @@ export interface SessionListener {
   playingChanged(playing: boolean): void;
 }
 
-interface AnnotationEvent {
-  data?: Annotation;
-}
-
 export class DwvSession {
   private readonly dwv: Dwv;
   private readonly app: App;
@@ -77,6 +79,7 @@ export class DwvSession {
   private tool: ViewerTool = 'WindowLevel';
   private cineTimer: number | undefined;
   private errors: string[] = [];
+  private stallTimer: number | undefined;
   /** A load was started and has neither produced an image nor failed yet. */
   private loading = false;
   private disposed = false;
@@ -120,6 +123,7 @@ export class DwvSession {
       this.listener.progress(0);
     });
     app.addEventListener('loadprogress', (event: { loaded?: number; total?: number }) => {
+      if (this.stallTimer !== undefined) this.watchStall();
       if (typeof event.loaded === 'number') this.listener.progress(Math.min(100, Math.round((event.loaded / (event.total || 100)) * 100)));
     });
     app.addEventListener('load', (event: { dataid: string }) => {
@@ -130,23 +134,18 @@ export class DwvSession {
     // One unreadable file does not stop dwv loading the others: errors are collected, and the load
     // only fails if no image came out of it.
     app.addEventListener('error', (event: { error?: unknown }) => {
-      const error = event.error;
-      this.errors.push(error instanceof Error ? error.message : typeof error === 'string' ? error : 'a file could not be read');
+      this.errors.push(errorMessage(event.error));
+      // A decoder worker that fails leaves its file unfinished: dwv then never ends the load.
+      if (this.loading) this.watchStall();
     });
     // The final loadend lists all the sources (one per file emits one too, with its own source).
     // Without a load before it, some file failed: show what did load, if anything.
     app.addEventListener('loadend', (event: { source?: unknown }) => {
       if (!Array.isArray(event.source) || this.disposed || !this.loading) return;
-      const partial = this.app.getDataIds().find((id) => this.app.getData(id)?.image !== undefined);
-      if (partial !== undefined) {
-        this.dataId = partial;
-        this.onLoaded();
-      } else {
-        this.loading = false;
-        this.listener.failed(this.errors[0] ?? 'the series could not be read');
-      }
+      this.settle();
     });
     app.addEventListener('loaditem', (event: { source?: unknown; data?: Record<string, { value?: unknown[] } | undefined> }) => {
+      if (this.stallTimer !== undefined) this.watchStall();
       const uid = event.data?.['00080018']?.value?.[0];
       if (typeof uid === 'string' && typeof event.source === 'string') this.sources.set(uid.trim(), event.source);
     });
@@ -158,12 +157,37 @@ export class DwvSession {
     app.addEventListener('annotationupdate', () => this.emitMeasurements());
   }
 
+  /** After an error, a load that makes no progress for a while is over: show what came. */
+  private watchStall() {
+    window.clearTimeout(this.stallTimer);
+    this.stallTimer = window.setTimeout(() => {
+      this.stallTimer = undefined;
+      // Not aborted: aborting would drop the images that did arrive.
+      if (this.disposed || !this.loading) return;
+      this.settle();
+    }, STALL_MS);
+  }
+
+  /** Ends a load that did not complete: the images that did load are shown, with the errors. */
+  private settle() {
+    const partial = this.app.getDataIds().find((id) => this.app.getData(id)?.image !== undefined);
+    if (partial !== undefined) {
+      this.dataId = partial;
+      this.onLoaded();
+    } else {
+      this.loading = false;
+      this.listener.failed(this.errors[0] ?? 'the series could not be read');
+    }
+  }
+
   private controller(): ViewController | undefined {
     if (this.dataId === null) return undefined;
     return this.app.getViewLayersByDataId(this.dataId)[0]?.getViewController();
   }
 
   private onLoaded() {
+    window.clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     const vc = this.controller();
     const data = this.dataId === null ? undefined : this.app.getData(this.dataId);
     this.loading = false;
@@ -174,8 +198,6 @@ export class DwvSession {
     this.baseColourMap = vc.getColourMap();
     const meta = data.image.getMeta() as Record<string, unknown>;
     const size = vc.getImageSize();
-    const spacing = vc.get2DSpacing();
-    const hasSpacing = typeof vc.getLengthUnit === 'function' ? vc.getLengthUnit() !== 'unit.pixel' : spacing.x !== 1 || spacing.y !== 1;
     this.app.fitToContainer();
     this.setTool(this.tool);
     this.listener.progress(100);
@@ -183,10 +205,10 @@ export class DwvSession {
       modality: typeof meta.Modality === 'string' ? meta.Modality : '',
       monochrome: vc.isMonochrome(),
       canWindowLevel: vc.canWindowLevel(),
-      hasSpacing,
+      hasSpacing: vc.getLengthUnit() !== 'unit.pixel',
       rows: size.get(1),
       columns: size.get(0),
-      filePresets: vc.getWindowLevelPresetsNames(),
+      filePresets: vc.getWindowLevelPresetsNames().filter((name) => name !== 'minmax' && !(name in DWV_CT_PRESETS)),
       warnings: [...new Set(this.errors)],
     });
     this.emitWindow();
@@ -198,6 +220,8 @@ export class DwvSession {
   /** Loads a whole series (one URL per instance); replaces what was shown. */
   load(urls: string[]) {
     this.stop();
+    window.clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     this.app.abortAllLoads();
     this.app.reset();
     this.dataId = null;
@@ -214,6 +238,7 @@ export class DwvSession {
 
   dispose() {
     this.disposed = true;
+    window.clearTimeout(this.stallTimer);
     this.stop();
     this.app.abortAllLoads();
     this.app.reset();
@@ -390,7 +415,7 @@ export class DwvSession {
     const group = this.app.getData(dataId)?.annotationGroup;
     if (!group || this.watchedGroups.has(dataId)) return;
     this.watchedGroups.add(dataId);
-    const emit = (_event: AnnotationEvent) => this.emitMeasurements();
+    const emit = () => this.emitMeasurements();
     group.addEventListener('annotationadd', emit);
     group.addEventListener('annotationupdate', emit);
     group.addEventListener('annotationremove', emit);
@@ -423,6 +448,14 @@ export class DwvSession {
   }
 }
 
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  // Errors thrown inside a decoder worker arrive as the worker's ErrorEvent.
+  if (typeof ErrorEvent !== 'undefined' && error instanceof ErrorEvent) return error.message.replace(/^Uncaught (Error: )?/, '');
+  if (typeof error === 'string') return error;
+  return 'a file could not be read';
+}
+
 function describeAnnotation(annotation: Annotation): Measurement {
   const factory = annotation.getFactory() as { getName?: () => string } | undefined;
   const kind = factory?.getName?.() ?? 'shape';
@@ -434,11 +467,17 @@ function describeAnnotation(annotation: Annotation): Measurement {
   } catch {
     text = '';
   }
+  const { mean, stdDev, min, max } = quantification;
+  const stats =
+    mean && stdDev && min && max && [mean, stdDev, min, max].every((v) => Number.isFinite(v.value))
+      ? { mean: mean.value, stdDev: stdDev.value, min: min.value, max: max.value, unit: mean.unit ?? null }
+      : null;
   return {
     id: annotation.trackingUid,
     kind,
     text,
     value: main && Number.isFinite(main.value) ? main.value : null,
     unit: main?.unit ?? null,
+    stats,
   };
 }

@@ -1,7 +1,7 @@
 'use client';
 
 import type { Measurement } from './dwv-session';
-import { formatMeasurement } from './view-state';
+import { formatMeasurement, formatStats } from './view-state';
 
 const KIND_LABELS: Record<string, string> = { ruler: 'Distance', rectangle: 'Rectangle', ellipse: 'Ellipse', circle: 'Circle', roi: 'ROI' };
 
@@ -24,8 +24,12 @@ export function MeasurementList({ measurements, hasSpacing, onClear }: { measure
                 <span className="muted">
                   {i + 1}. {kindLabel(m.kind)}
                 </span>{' '}
-                <strong data-testid="measurement-value">{formatMeasurement(m.value, m.unit)}</strong>
-                {m.text && m.text !== formatMeasurement(m.value, m.unit) ? <span className="viewer-measure-text">{m.text}</span> : null}
+                <strong data-testid="measurement-value">{m.value !== null ? formatMeasurement(m.value, m.unit) : m.text}</strong>
+                {m.stats ? (
+                  <span className="viewer-measure-text" data-testid="measurement-stats">
+                    {formatStats(m.stats)}
+                  </span>
+                ) : null}
               </li>
             ))}
           </ol>

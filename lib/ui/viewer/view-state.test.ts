@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WINDOW_PRESETS } from '@/lib/imaging/presets';
 import type { TagElement } from './types';
-import { buildViewQuery, filterTags, formatDicomDate, formatMeasurement, formatPersonName, matchPreset, parseViewQuery, presetWindow } from './view-state';
+import { buildViewQuery, filterTags, formatDicomDate, formatMeasurement, formatPersonName, formatStats, loadUnits, matchPreset, parseViewQuery, presetWindow } from './view-state';
 
 const SERIES = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
 
@@ -10,6 +10,11 @@ describe('view query', () => {
     const text = buildViewQuery({ series: SERIES, slice: 12, window: { center: -600, width: 1500 }, invert: true });
     expect(text).toBe(`series=${SERIES}&slice=12&wc=-600&ww=1500&invert=1`);
     expect(parseViewQuery(new URLSearchParams(text))).toEqual({ series: SERIES, slice: 12, window: { center: -600, width: 1500 }, invert: true });
+  });
+
+  it('keeps the instance of a series of multi-frame files', () => {
+    expect(parseViewQuery(new URLSearchParams(`series=${SERIES}&instance=2&slice=3`))).toEqual({ series: SERIES, instance: 2, slice: 3 });
+    expect(buildViewQuery({ series: SERIES, instance: 2 })).toBe(`series=${SERIES}&instance=2`);
   });
 
   it('rounds dragged windows so that links stay readable', () => {
@@ -21,6 +26,17 @@ describe('view query', () => {
     expect(query).toEqual({});
     expect(parseViewQuery(new URLSearchParams('slice=2.5&wc=abc&ww=10'))).toEqual({});
     expect(parseViewQuery(new URLSearchParams('wc=40'))).toEqual({});
+  });
+});
+
+describe('loadUnits', () => {
+  it('stacks single-frame files and keeps multi-frame files apart', () => {
+    const single = [{ frames: 1 }, { frames: 1 }, { frames: 1 }];
+    expect(loadUnits(single)).toEqual([single]);
+    const cine = [{ frames: 30 }, { frames: 12 }];
+    expect(loadUnits(cine)).toEqual([[cine[0]], [cine[1]]]);
+    expect(loadUnits([{ frames: 48 }])).toEqual([[{ frames: 48 }]]);
+    expect(loadUnits([])).toEqual([]);
   });
 });
 
@@ -53,6 +69,7 @@ describe('formatting', () => {
     expect(formatMeasurement(120, 'unit.mm2')).toBe('120.00 mm²');
     expect(formatMeasurement(3, 'unit.pixel')).toBe('3.00 px');
     expect(formatMeasurement(null, 'unit.mm')).toBe('');
+    expect(formatStats({ mean: 40.25, stdDev: 12.1, min: -120, max: 90, unit: 'HU' })).toBe('mean 40.3 ± 12.1 HU, min -120, max 90.0');
   });
 });
 

@@ -1,13 +1,15 @@
 /**
  * What a viewer URL holds, so that a link reopens the same view: the study is in the path, the
- * rest in the query string (`series`, `slice` counted from 1, `wc`/`ww` window centre and width,
- * `invert`).
+ * rest in the query string (`series`, `instance` for series of several multi-frame files, `slice`
+ * counted from 1, `wc`/`ww` window centre and width, `invert`).
  */
 import { WINDOW_PRESETS, type PresetName } from '@/lib/imaging/presets';
 import type { TagElement } from './types';
 
 export interface ViewQuery {
   series?: string;
+  /** 1-based; only for series shown one multi-frame file at a time. */
+  instance?: number;
   /** 1-based, as shown to users. */
   slice?: number;
   window?: { center: number; width: number };
@@ -26,6 +28,8 @@ export function parseViewQuery(params: URLSearchParams): ViewQuery {
   const query: ViewQuery = {};
   const series = params.get('series');
   if (series && UUID.test(series)) query.series = series.toLowerCase();
+  const instance = finite(params.get('instance'));
+  if (instance !== undefined && Number.isInteger(instance) && instance >= 1) query.instance = instance;
   const slice = finite(params.get('slice'));
   if (slice !== undefined && Number.isInteger(slice) && slice >= 1) query.slice = slice;
   const center = finite(params.get('wc'));
@@ -44,6 +48,7 @@ export function roundWindowValue(value: number): number {
 export function buildViewQuery(query: ViewQuery): string {
   const params = new URLSearchParams();
   if (query.series) params.set('series', query.series);
+  if (query.instance !== undefined) params.set('instance', String(query.instance));
   if (query.slice !== undefined) params.set('slice', String(query.slice));
   if (query.window) {
     params.set('wc', String(roundWindowValue(query.window.center)));
@@ -51,6 +56,15 @@ export function buildViewQuery(query: ViewQuery): string {
   }
   if (query.invert) params.set('invert', '1');
   return params.toString();
+}
+
+/**
+ * What dwv loads at once: a series of single-frame files is one volume; files that hold several
+ * frames each (cine runs, multi-frame CT/MR) cannot be stacked and are shown one at a time.
+ */
+export function loadUnits<T extends { frames: number }>(instances: T[]): T[][] {
+  if (instances.length > 1 && instances.some((i) => i.frames > 1)) return instances.map((i) => [i]);
+  return instances.length ? [instances] : [];
 }
 
 /** The CT presets of lib/imaging, in the order the viewer lists them. */
@@ -117,10 +131,22 @@ export function filterTags(elements: TagElement[], search: string): TagElement[]
   return elements.filter((_, i) => keep[i]);
 }
 
-/** "12.34 mm" / "1,234.5 mm²" from dwv's units ("unit.mm", "unit.mm2", "mm"...). */
+/** A dwv unit ("unit.mm", "unit.cm2", "HU"…) as shown to users. */
+export function unitLabel(unit: string | null | undefined): string {
+  const name = (unit ?? '').replace(/^unit\./, '');
+  return name === 'mm2' ? 'mm²' : name === 'cm2' ? 'cm²' : name === 'pixel' ? 'px' : name === 'hu' ? 'HU' : name;
+}
+
+/** "12.34 mm" / "2.32 cm²". */
 export function formatMeasurement(value: number | null, unit: string | null): string {
   if (value === null) return '';
-  const name = (unit ?? '').replace(/^unit\./, '');
-  const label = name === 'mm2' ? 'mm²' : name === 'cm2' ? 'cm²' : name === 'pixel' ? 'px' : name;
+  const label = unitLabel(unit);
   return `${value.toFixed(2)}${label ? ` ${label}` : ''}`;
+}
+
+/** ROI statistics: "mean 40.2 ± 12.1 HU, min -20, max 90". */
+export function formatStats(stats: { mean: number; stdDev: number; min: number; max: number; unit: string | null }): string {
+  const label = unitLabel(stats.unit);
+  const n = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
+  return `mean ${n(stats.mean)} ± ${n(stats.stdDev)}${label ? ` ${label}` : ''}, min ${n(stats.min)}, max ${n(stats.max)}`;
 }

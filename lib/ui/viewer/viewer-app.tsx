@@ -11,7 +11,7 @@ import { SeriesPanel } from './series-panel';
 import { shortcutFor, type ShortcutAction } from './shortcuts';
 import { TagBrowser } from './tag-browser';
 import type { ViewerSeries, ViewerStudy } from './types';
-import { buildViewQuery, CT_PRESETS, matchPreset, parseViewQuery, presetWindow, roundWindowValue, type ViewQuery } from './view-state';
+import { buildViewQuery, CT_PRESETS, loadUnits, matchPreset, parseViewQuery, presetWindow, roundWindowValue, type ViewQuery } from './view-state';
 
 const DIV_ID = 'viewer-image';
 const MIN_FPS = 1;
@@ -19,10 +19,13 @@ const MAX_FPS = 60;
 
 type StudyState = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; data: ViewerStudy };
 type LoadState = { phase: 'idle' | 'loading' | 'ready' } | { phase: 'error'; message: string };
-/** How the load of a series ended; a series without one is still loading. */
-type Outcome = { seriesId: string; image: LoadedImage } | { seriesId: string; error: string };
+/**
+ * How the load of what is shown ended (`key`: series id and file group, see loadUnits); anything
+ * without an outcome is still loading.
+ */
+type Outcome = { key: string; image: LoadedImage } | { key: string; error: string };
 /** A window chosen by name; shown as chosen until the window is changed some other way. */
-type WindowChoice = { seriesId: string; name: string; window: WindowState };
+type WindowChoice = { key: string; name: string; window: WindowState };
 
 const TOOLS: { tool: ViewerTool; label: string; key: string }[] = [
   { tool: 'WindowLevel', label: 'Window/level', key: 'W' },
@@ -47,7 +50,8 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   const [seriesId, setSeriesId] = useState<string | null>(null);
   const [session, setSession] = useState<DwvSession | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const [progress, setProgress] = useState<{ seriesId: string; percent: number } | null>(null);
+  const [progress, setProgress] = useState<{ key: string; percent: number } | null>(null);
+  const [unitChoice, setUnitChoice] = useState<{ seriesId: string; index: number } | null>(null);
   const [windowState, setWindowLevel] = useState<WindowState | null>(null);
   const [positionState, setPosition] = useState<PositionState | null>(null);
   const [inverted, setInverted] = useState(false);
@@ -62,10 +66,11 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   const [copied, setCopied] = useState(false);
   const hostRef = useRef<HTMLDivElement>(null);
   const shellRef = useRef<HTMLDivElement>(null);
+  const [initialView] = useState(() => parseViewQuery(new URLSearchParams(initialQuery)));
   /** The URL's view, applied once when its series has loaded; a later series starts fresh. */
-  const pendingQuery = useRef<ViewQuery | null>(parseViewQuery(new URLSearchParams(initialQuery)));
-  /** The series dwv is loading or showing: its events are about this one. */
-  const loadingSeries = useRef('');
+  const pendingQuery = useRef<ViewQuery | null>(initialView);
+  /** What dwv is loading or showing (a load key): its events are about this. */
+  const loadingKey = useRef('');
 
   useEffect(() => {
     const controller = new AbortController();
@@ -87,9 +92,9 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
     let created: DwvSession | null = null;
     let cancelled = false;
     void DwvSession.create(DIV_ID, {
-      progress: (percent) => setProgress({ seriesId: loadingSeries.current, percent }),
+      progress: (percent) => setProgress({ key: loadingKey.current, percent }),
       loaded: (image) => {
-        setOutcome({ seriesId: loadingSeries.current, image });
+        setOutcome({ key: loadingKey.current, image });
         const pending = pendingQuery.current;
         pendingQuery.current = null;
         if (!created) return;
@@ -98,7 +103,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
         if (pending?.window) created.setWindow(pending.window);
         if (pending?.invert) created.setInverted(true);
       },
-      failed: (error) => setOutcome({ seriesId: loadingSeries.current, error }),
+      failed: (error) => setOutcome({ key: loadingKey.current, error }),
       windowChanged: (value) => setWindowLevel(value),
       positionChanged: (value) => setPosition(value),
       invertChanged: (value) => setInverted(value),
@@ -121,17 +126,24 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   const data = study.status === 'ready' ? study.data : null;
   const series = useMemo<ViewerSeries | null>(() => data?.series.find((s) => s.id === seriesId) ?? null, [data, seriesId]);
 
+  const units = useMemo(() => (series ? loadUnits(series.instances) : []), [series]);
+  const requestedUnit =
+    unitChoice && unitChoice.seriesId === seriesId ? unitChoice.index : series && initialView.series === series.id && initialView.instance ? initialView.instance - 1 : 0;
+  const unitIndex = Math.max(0, Math.min(units.length - 1, requestedUnit));
+  const unit = units[unitIndex] ?? null;
+  const loadKey = series ? `${series.id}#${unitIndex}` : '';
+
   const load: LoadState = !series
     ? { phase: 'idle' }
-    : series.instances.length === 0
+    : !unit
       ? { phase: 'error', message: 'This series has no images.' }
-      : outcome?.seriesId !== series.id
+      : outcome?.key !== loadKey
         ? { phase: 'loading' }
         : 'image' in outcome
           ? { phase: 'ready' }
           : { phase: 'error', message: outcome.error };
-  const image = series && outcome?.seriesId === series.id && 'image' in outcome ? outcome.image : null;
-  const percent = series && progress?.seriesId === series.id ? progress.percent : 0;
+  const image = outcome?.key === loadKey && 'image' in outcome ? outcome.image : null;
+  const percent = progress?.key === loadKey ? progress.percent : 0;
   const ready = load.phase === 'ready';
   // Readouts of the previous series stay in state while the next one loads: show none of them.
   const position = ready ? positionState : null;
@@ -139,10 +151,10 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   const measurements = ready ? measurementList : [];
 
   useEffect(() => {
-    if (!session || !series || series.instances.length === 0) return;
-    loadingSeries.current = series.id;
-    session.load(series.instances.map((i) => i.fileUrl));
-  }, [session, series]);
+    if (!session || !unit) return;
+    loadingKey.current = loadKey;
+    session.load(unit.map((i) => i.fileUrl));
+  }, [session, unit, loadKey]);
 
   // The URL follows the view (replaceState: no history entry per slice), so it can be shared.
   useEffect(() => {
@@ -150,6 +162,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
     const timer = window.setTimeout(() => {
       const query = buildViewQuery({
         series: seriesId,
+        instance: units.length > 1 ? unitIndex + 1 : undefined,
         slice: position ? position.index + 1 : undefined,
         window: image?.canWindowLevel && windowLevel ? windowLevel : undefined,
         invert: inverted,
@@ -158,7 +171,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
       if (next !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(window.history.state, '', next);
     }, 250);
     return () => window.clearTimeout(timer);
-  }, [load.phase, seriesId, position, windowLevel, inverted, image]);
+  }, [load.phase, seriesId, units.length, unitIndex, position, windowLevel, inverted, image]);
 
   // The viewer fills the window below the app's top bar, whose height depends on its contents.
   useEffect(() => {
@@ -239,13 +252,15 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
         session.reset();
         // Reset also restores zoom and colour map; only the window was asked for.
         if (inverted) session.setInverted(true);
+      } else if (name.startsWith('file:')) {
+        session.setFilePreset(name.slice('file:'.length));
       } else {
         return;
       }
       const now = session.getWindow();
-      if (now && series) setChoice({ seriesId: series.id, name, window: now });
+      if (now) setChoice({ key: loadKey, name, window: now });
     },
-    [session, image, inverted, series],
+    [session, image, inverted, loadKey],
   );
 
   const play = useCallback(() => {
@@ -332,12 +347,12 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   }, []);
 
   const tagsUrl = useMemo(() => {
-    if (!series || !session || load.phase !== 'ready') return null;
-    if (series.instances.length === 1) return series.instances[0]!.tagsUrl;
+    if (!unit || !session || load.phase !== 'ready') return null;
+    if (unit.length === 1) return unit[0]!.tagsUrl;
     const url = position?.imageUid ? session.sourceOf(position.imageUid) : undefined;
-    const instance = series.instances.find((i) => url !== undefined && (url === i.fileUrl || url.endsWith(i.fileUrl))) ?? series.instances[position?.index ?? 0] ?? series.instances[0];
+    const instance = unit.find((i) => url !== undefined && (url === i.fileUrl || url.endsWith(i.fileUrl))) ?? unit[position?.index ?? 0] ?? unit[0];
     return instance?.tagsUrl ?? null;
-  }, [series, session, load.phase, position]);
+  }, [unit, session, load.phase, position]);
 
   if (study.status === 'loading') {
     return (
@@ -360,12 +375,21 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   const studyInfo = study.data.study;
   const isCt = (image?.modality || series?.modality) === 'CT';
   const canWl = !!image?.canWindowLevel;
-  const chosen = choice && choice.seriesId === seriesId && sameWindow(choice.window, windowLevel) ? choice.name : (matchPreset(windowLevel) ?? 'custom');
+  const chosen = choice && choice.key === loadKey && sameWindow(choice.window, windowLevel) ? choice.name : (matchPreset(windowLevel) ?? 'custom');
   const count = position?.count ?? 0;
 
   return (
     <div ref={shellRef} className="viewer-shell" data-testid="viewer" data-state={load.phase}>
-      <div className="viewer-toolbar" role="toolbar" aria-label="Viewer tools">
+      {/* A click on a tool button must not keep the focus, or Space and Enter would press it
+          again instead of reaching the viewer's shortcuts. */}
+      <div
+        className="viewer-toolbar"
+        role="toolbar"
+        aria-label="Viewer tools"
+        onMouseDown={(e) => {
+          if ((e.target as HTMLElement).closest('button')) e.preventDefault();
+        }}
+      >
         <Link href={`/studies/${studyId}`} className="viewer-back" title="Study page">
           ←
         </Link>
@@ -391,6 +415,11 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
               Custom
             </option>
             <option value="default">File default (0)</option>
+            {(image?.filePresets ?? []).slice(1).map((name) => (
+              <option key={name} value={`file:${name}`}>
+                File: {name}
+              </option>
+            ))}
             <option value="auto">{image?.modality === 'MR' ? 'MR auto' : 'Auto'} (A)</option>
             {isCt
               ? CT_PRESETS.map((name, i) => (
@@ -472,6 +501,25 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
               <dt>Image</dt>
               <dd>{image ? `${image.columns} × ${image.rows}${image.modality ? ` · ${image.modality}` : ''}` : '—'}</dd>
             </dl>
+            {units.length > 1 ? (
+              <div className="viewer-instance-nav" role="group" aria-label="File">
+                <button type="button" className="tool" aria-label="Previous file" disabled={unitIndex === 0} onClick={() => series && setUnitChoice({ seriesId: series.id, index: unitIndex - 1 })}>
+                  ‹
+                </button>
+                <span data-testid="instance-readout">
+                  File {unitIndex + 1} / {units.length}
+                </span>
+                <button
+                  type="button"
+                  className="tool"
+                  aria-label="Next file"
+                  disabled={unitIndex >= units.length - 1}
+                  onClick={() => series && setUnitChoice({ seriesId: series.id, index: unitIndex + 1 })}
+                >
+                  ›
+                </button>
+              </div>
+            ) : null}
             <input
               type="range"
               aria-label="Slice"
