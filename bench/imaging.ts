@@ -119,7 +119,7 @@ async function main() {
     const databaseUrl = process.env.BENCH_DATABASE_URL;
     const handle = await openDatabase({ url: databaseUrl, dataDir });
     const secret = generateApiTokenSecret();
-    await insertApiToken(handle.db, { name: 'bench', tokenHash: secret.hash, prefix: secret.prefix, role: 'clinician' });
+    await insertApiToken(handle.db, { name: 'bench', tokenHash: secret.hash, prefix: secret.prefix, role: 'clinician', scopes: ['studies:read', 'studies:write'] });
     await handle.close();
     const server = startNext(PORT, { DATA_DIR: dataDir, AUTH_SECRET: 'bench-secret-0123456789abcdefghijklmnopqrstuv', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
     cleanup.push(() => server.kill());

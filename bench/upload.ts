@@ -85,7 +85,7 @@ async function main() {
     // An API token for the benchmark client, written before the server (and its PGlite) opens.
     const handle = await openDatabase({ url: databaseUrl, dataDir });
     const secret = generateApiTokenSecret();
-    await insertApiToken(handle.db, { name: 'bench', tokenHash: secret.hash, prefix: secret.prefix, role: 'clinician' });
+    await insertApiToken(handle.db, { name: 'bench', tokenHash: secret.hash, prefix: secret.prefix, role: 'clinician', scopes: ['studies:read', 'studies:write'] });
     await handle.close();
 
     const big = path.join(tmp, 'big.nii');

@@ -24,7 +24,7 @@ async function call(handler: ReturnType<typeof withApi<never>>, init: RequestIni
   return { status: res.status, body, headers: res.headers };
 }
 
-const echo = withApi(async ({ principal }) => ({ id: principal.id, kind: principal.kind, role: principal.role }));
+const echo = withApi(async ({ principal }) => ({ id: principal.id, kind: principal.kind, role: principal.role }), { scope: 'none' });
 
 describe('withApi', () => {
   beforeEach(() => {
@@ -41,6 +41,36 @@ describe('withApi', () => {
     const user = await createTestUser('clinician');
     session.user = { id: user.id, email: user.email, name: user.name, role: user.role };
     expect((await call(echo as never)).body).toEqual({ id: user.id, kind: 'user', role: 'clinician' });
+  });
+
+  it('lets a token call only the routes whose scope it holds, and audits refusals', async () => {
+    const db = await getDb();
+    const secret = generateApiTokenSecret();
+    const token = await insertApiToken(db, { name: 'PACS', tokenHash: secret.hash, prefix: secret.prefix, role: 'radiologist', scopes: ['studies:read'] });
+    const headers = { authorization: `Bearer ${secret.secret}` };
+    const reading = withApi(async () => ({ ok: true }), { scope: 'studies:read' });
+    const writing = withApi(async () => ({ ok: true }), { scope: 'studies:write', action: 'thing.write' });
+    const undeclared = withApi(async () => ({ ok: true }), { action: 'thing.undeclared' });
+    const open = withApi(async () => ({ ok: true }), { scope: 'none' });
+
+    expect((await call(reading as never, { headers })).status).toBe(200);
+    expect((await call(open as never, { headers })).status).toBe(200);
+    const refused = await call(writing as never, { headers });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toEqual({ code: 'forbidden', message: 'This API token lacks the "studies:write" scope' });
+    expect((await call(undeclared as never, { headers })).status).toBe(403);
+    const rows = await db.select().from(auditLog).where(and(eq(auditLog.tokenId, token.id), eq(auditLog.outcome, 'denied')));
+    expect(rows.map((r) => [r.action, r.details])).toEqual(
+      expect.arrayContaining([
+        ['thing.write', { reason: 'scope', required: 'studies:write' }],
+        ['thing.undeclared', { reason: 'scope', required: null }],
+      ]),
+    );
+
+    // Sessions are bounded by role alone: scopes do not apply to them.
+    const user = await createTestUser('viewer');
+    session.user = { id: user.id, email: user.email, name: user.name, role: user.role };
+    expect((await call(writing as never)).status).toBe(200);
   });
 
   it('accepts a valid bearer token and rejects revoked, expired, unknown and malformed ones', async () => {

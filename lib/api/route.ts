@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { UserRole } from '@/lib/auth/roles';
+import { tokenHasScope, type RouteScope } from '@/lib/auth/scopes';
 import { recordAudit, type Actor } from '@/lib/audit';
 import { ApiError, forbidden, toErrorResponse, unauthorized } from './errors';
 import { requestMeta } from './request-meta';
@@ -78,7 +79,13 @@ function toResponse(result: Result): Response {
  */
 export function withApi<P = Record<string, never>>(
   handler: (ctx: ApiContext<P>) => Promise<Result>,
-  options: { roles?: readonly UserRole[]; params?: z.ZodType<P>; action?: string } = {},
+  options: {
+    roles?: readonly UserRole[];
+    params?: z.ZodType<P>;
+    action?: string;
+    /** The scope an API token needs; routes that declare none refuse tokens outright. */
+    scope?: RouteScope;
+  } = {},
 ) {
   return async (req: Request, context: RouteContext = {}): Promise<Response> => {
     let principal: Principal | null = null;
@@ -94,6 +101,14 @@ export function withApi<P = Record<string, never>>(
           details: { reason: 'role' },
         });
         throw forbidden();
+      }
+      if (principal.kind === 'token' && !(options.scope && tokenHasScope(principal.scopes, options.scope))) {
+        await recordAudit(actor, {
+          action: options.action ?? `${req.method} ${new URL(req.url).pathname}`,
+          outcome: 'denied',
+          details: { reason: 'scope', required: options.scope ?? null },
+        });
+        throw forbidden(options.scope ? `This API token lacks the "${options.scope}" scope` : 'API tokens may not call this endpoint');
       }
       return toResponse(await handler({ req, params, principal, actor }));
     } catch (error) {

@@ -10,6 +10,7 @@ import { getDb } from '@/db';
 import { findUpload } from '@/db/queries/uploads';
 import { ApiError, errorResponse, forbidden, isDatabaseUnavailable, notFound, toErrorResponse, unauthorized, type ApiErrorCode } from '@/lib/api/errors';
 import { actorOf, resolvePrincipal, type Principal } from '@/lib/api/route';
+import { tokenHasScope } from '@/lib/auth/scopes';
 import { recordAudit, type Actor } from '@/lib/audit';
 import { getEnv } from '@/lib/env';
 import { uploadsDir } from '@/lib/storage';
@@ -184,6 +185,10 @@ export async function handleTusRequest(req: Request): Promise<Response> {
     if (!(UPLOAD_ROLES as readonly string[]).includes(principal.role)) {
       await recordAudit(actor, { action: 'upload.create', outcome: 'denied', details: { reason: 'role', method: req.method } });
       throw forbidden('Your role may not upload images');
+    }
+    if (principal.kind === 'token' && !tokenHasScope(principal.scopes, 'studies:write')) {
+      await recordAudit(actor, { action: 'upload.create', outcome: 'denied', details: { reason: 'scope', required: 'studies:write', method: req.method } });
+      throw forbidden('This API token lacks the "studies:write" scope');
     }
     const id = uploadIdFromUrl(req.url);
     if (id !== null) {

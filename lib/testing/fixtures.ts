@@ -3,6 +3,7 @@ import { getDb } from '@/db';
 import { insertUser } from '@/db/queries/users';
 import type { User, UserRole } from '@/db/schema';
 import { hashPassword } from '@/lib/auth/password';
+import { API_SCOPES } from '@/lib/auth/scopes';
 import type { Actor } from '@/lib/audit';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
@@ -28,8 +29,11 @@ export function uniqueAddress(): string {
   return `2001:db8::${n}:${Math.floor(Math.random() * 0xffff).toString(16)}`;
 }
 
-/** A bearer token for an API client with the given role; the secret is returned once, as in production. */
-export async function createTestToken(role: UserRole = 'clinician', scopes: string[] = []): Promise<{ secret: string; id: string }> {
+/**
+ * A bearer token for an API client with the given role (and by default every scope, so that the
+ * role is what a test exercises); the secret is returned once, as in production.
+ */
+export async function createTestToken(role: UserRole = 'clinician', scopes: string[] = [...API_SCOPES]): Promise<{ secret: string; id: string }> {
   const { generateApiTokenSecret } = await import('@/lib/auth/tokens');
   const { insertApiToken } = await import('@/db/queries/api-tokens');
   const generated = generateApiTokenSecret();

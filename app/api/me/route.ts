@@ -6,4 +6,4 @@ export const GET = withApi(async ({ principal }) => ({
   email: principal.email,
   role: principal.role,
   scopes: principal.scopes,
-}));
+}), { scope: 'none' });

@@ -8,4 +8,4 @@ export const GET = withApi(async ({ req, actor }) => {
   const search = parseStudySearch(new URL(req.url).searchParams);
   const { rows, total } = await searchStudies(actor, toStudyQuery(search));
   return { studies: rows, page: search.page, pageSize: search.pageSize, total };
-});
+}, { scope: 'studies:read' });

@@ -23,5 +23,5 @@ export const GET = withApi(
       finishedAt: job.finishedAt,
     };
   },
-  { params: z.object({ id: z.string().uuid() }) },
+  { params: z.object({ id: z.string().uuid() }), scope: 'studies:read' },
 );

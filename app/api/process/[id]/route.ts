@@ -14,5 +14,5 @@ export const POST = withApi(
     const job = await requestProcessing(params.id, principal.kind === 'user' ? principal.id : null);
     return Response.json({ jobId: job.id, status: job.status, progress: job.progress }, { status: 202, headers: { Location: `/api/jobs/${job.id}` } });
   },
-  { params: z.object({ id: z.string().uuid() }), roles: UPLOAD_ROLES, action: 'study.process' },
+  { params: z.object({ id: z.string().uuid() }), roles: UPLOAD_ROLES, action: 'study.process', scope: 'studies:write' },
 );

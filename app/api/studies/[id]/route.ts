@@ -11,5 +11,5 @@ export const GET = withApi(
     if (!study) throw notFound('No such study');
     return { study };
   },
-  { params: z.object({ id: z.string().uuid() }) },
+  { params: z.object({ id: z.string().uuid() }), scope: 'studies:read' },
 );

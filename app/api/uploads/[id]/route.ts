@@ -7,4 +7,5 @@ export const dynamic = 'force-dynamic';
 
 export const GET = withApi(async ({ params, principal }) => getUploadStatus(principal, params.id, receivedBytes), {
   params: z.object({ id: z.string().uuid() }),
+  scope: 'studies:write',
 });

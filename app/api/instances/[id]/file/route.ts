@@ -16,5 +16,5 @@ export const GET = withApi(
       },
     });
   },
-  { params: z.object({ id: z.string().uuid() }) },
+  { params: z.object({ id: z.string().uuid() }), scope: 'studies:read' },
 );

@@ -6,4 +6,5 @@ export const dynamic = 'force-dynamic';
 
 export const GET = withApi(async ({ params, actor }) => ({ elements: await loadInstanceTags(actor, params.id) }), {
   params: z.object({ id: z.string().uuid() }),
+  scope: 'studies:read',
 });

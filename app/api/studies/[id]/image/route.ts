@@ -11,5 +11,5 @@ export const GET = withApi(
     const result = await renderStudyImage(actor, params.id, query, req.headers.get('if-none-match'));
     return new Response(result.body ? new Uint8Array(result.body) : null, { status: result.status, headers: result.headers });
   },
-  { params: z.object({ id: z.string().uuid() }) },
+  { params: z.object({ id: z.string().uuid() }), scope: 'studies:read' },
 );

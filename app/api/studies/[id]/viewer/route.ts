@@ -11,5 +11,5 @@ export const GET = withApi(
     if (!view) throw notFound('No such study');
     return { study: view.study, series: view.series };
   },
-  { params: z.object({ id: z.string().uuid() }) },
+  { params: z.object({ id: z.string().uuid() }), scope: 'studies:read' },
 );
