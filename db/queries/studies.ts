@@ -128,3 +128,27 @@ export async function findStudy(db: Executor, id: string) {
   const [row] = await db.select().from(studies).where(eq(studies.id, id)).limit(1);
   return row;
 }
+
+/** The workflow's forward order; `failed` sits outside it (processing found nothing renderable). */
+export const STUDY_WORKFLOW = ['received', 'processing', 'processed', 'analysed', 'reported'] as const;
+export type StudyStatus = (typeof studies.status.enumValues)[number];
+
+/**
+ * Moves a study forward in its workflow and never back: re-processing a reported study, or a late
+ * AI answer on a reported one, leaves it reported. `failed` is only set from before `processed`,
+ * and a failed study may move on again (re-processing after a fix). Answers whether it changed.
+ */
+export async function advanceStudyStatus(db: Executor, studyId: string, to: StudyStatus): Promise<boolean> {
+  const rank = (s: string) => sql`array_position(array['received','processing','processed','analysed','reported']::text[], ${s}::text)`;
+  const current = sql`array_position(array['received','processing','processed','analysed','reported']::text[], ${studies.status}::text)`;
+  const allowed =
+    to === 'failed'
+      ? sql`${studies.status} in ('received', 'processing')`
+      : sql`(${studies.status} = 'failed' or ${current} < ${rank(to)})`;
+  const rows = await db
+    .update(studies)
+    .set({ status: to })
+    .where(and(eq(studies.id, studyId), allowed))
+    .returning({ id: studies.id });
+  return rows.length > 0;
+}

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
 import { getDb } from '@/db';
 import { listStudyInstances } from '@/db/queries/instances';
-import { instances, studies } from '@/db/schema';
+import { advanceStudyStatus } from '@/db/queries/studies';
+import { instances } from '@/db/schema';
 import { extractMetadata, parseDicom } from '@/lib/dicom';
 import { enqueueJob, registerJobHandler, type JobContext, type JobRecord } from '@/lib/jobs';
 import { objectPath, storeBytes } from '@/lib/storage';
@@ -26,7 +27,7 @@ export interface InstanceOutcome {
  */
 export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signal' | 'setProgress'>) {
   const db = await getDb();
-  await db.update(studies).set({ status: 'processing' }).where(eq(studies.id, studyId));
+  await advanceStudyStatus(db, studyId, 'processing');
   const targets = await listStudyInstances(db, studyId);
   const outcomes: InstanceOutcome[] = [];
   for (const [i, target] of targets.entries()) {
@@ -63,7 +64,7 @@ export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signa
   }
   const failed = outcomes.filter((o) => !o.ok);
   const status = targets.length > 0 && failed.length === targets.length ? 'failed' : 'processed';
-  await db.update(studies).set({ status }).where(eq(studies.id, studyId));
+  await advanceStudyStatus(db, studyId, status);
   return { instances: targets.length, decoded: outcomes.length - failed.length, transcoded: outcomes.filter((o) => o.transcoded).length, failed };
 }
 
