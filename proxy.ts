@@ -1,6 +1,7 @@
 import NextAuth from 'next-auth';
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
 import { baseAuthConfig } from '@/lib/auth/config';
+import { contentSecurityPolicy, generateNonce } from '@/lib/security/headers';
 
 // Only the cookie is checked here; pages, route handlers and server actions re-check the user
 // against the database themselves, since a proxy matcher is easy to get wrong.
@@ -10,6 +11,20 @@ const PUBLIC_PAGES = ['/sign-in', '/setup'];
 
 type Guard = (req: NextRequest, event: NextFetchEvent) => Promise<Response | undefined>;
 
+/**
+ * Lets the request through with a fresh Content Security Policy: Next.js reads the nonce from the
+ * request's policy header and stamps it on the scripts it renders; the browser enforces the
+ * policy sent with the response.
+ */
+function nextWithPolicy(req: NextRequest): NextResponse {
+  const policy = contentSecurityPolicy({ nonce: generateNonce(), dev: process.env.NODE_ENV === 'development' });
+  const headers = new Headers(req.headers);
+  headers.set('content-security-policy', policy);
+  const res = NextResponse.next({ request: { headers } });
+  res.headers.set('Content-Security-Policy', policy);
+  return res;
+}
+
 // With a lazily built config, Auth.js hands back the wrapped handler asynchronously.
 const guard = auth((req) => {
   if (!req.auth) {
@@ -18,17 +33,27 @@ const guard = auth((req) => {
     if (pathname !== '/') url.searchParams.set('callbackUrl', pathname + search);
     return NextResponse.redirect(url);
   }
-  return NextResponse.next();
+  return nextWithPolicy(req);
 }) as unknown as Promise<Guard>;
 
 export async function proxy(req: NextRequest, event: NextFetchEvent) {
   const { pathname } = req.nextUrl;
-  if (PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(`${p}/`))) return NextResponse.next();
+  if (PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(`${p}/`))) return nextWithPolicy(req);
   return (await guard)(req, event);
 }
 
 export const config = {
   // /api is excluded as a whole: route handlers authenticate themselves (sessions or bearer
   // tokens), and a proxy in front of /api/upload would truncate request bodies at 10 MB.
-  matcher: ['/((?!api/|api$|_next/static|_next/image|assets/|favicon.ico|robots.txt).*)'],
+  // Router prefetches are skipped: they render nothing a policy applies to, and a session cookie
+  // refreshed on a prefetch that was in flight during sign-out would outlive the sign-out.
+  matcher: [
+    {
+      source: '/((?!api/|api$|_next/static|_next/image|assets/|favicon.ico|robots.txt).*)',
+      missing: [
+        { type: 'header', key: 'next-router-prefetch' },
+        { type: 'header', key: 'purpose', value: 'prefetch' },
+      ],
+    },
+  ],
 };
