@@ -291,6 +291,28 @@ export const auditLog = pgTable(
   ],
 );
 
+/**
+ * One row per browser sign-in. The JWT cookie only names its row (`sid`): signing out, the idle
+ * limit and the absolute limit are enforced here, so a copied or resurrected cookie stops working.
+ */
+export const userSessions = pgTable(
+  'user_sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revokedReason: text('revoked_reason'),
+    clientAddress: inet('client_address'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [index('user_sessions_user_idx').on(t.userId)],
+);
+
 /** Failed sign-in counters, keyed by `account:<email>` or `address:<ip>`. */
 export const loginThrottle = pgTable('login_throttle', {
   key: text('key').primaryKey(),
@@ -345,5 +367,6 @@ export type Upload = typeof uploads.$inferSelect;
 export type ProcessingJob = typeof processingJobs.$inferSelect;
 export type AnalysisResult = typeof analysisResults.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
+export type UserSession = typeof userSessions.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type NewAuditEntry = typeof auditLog.$inferInsert;

@@ -45,6 +45,21 @@ test('sign-out ends the session and protected pages redirect to sign-in', async 
   await expect(page).toHaveURL(/\/sign-in$/);
 });
 
+test('a session cookie copied before sign-out no longer works afterwards', async ({ page, browser }) => {
+  await new SignInPage(page).goto();
+  await new SignInPage(page).signIn(ADMIN.email, ADMIN.password);
+  await expect(page).toHaveURL(/\/$/);
+  const copied = await page.context().storageState();
+  await new AppShell(page).signOut();
+
+  const elsewhere = await browser.newContext({ storageState: copied });
+  const other = await elsewhere.newPage();
+  expect((await other.request.get('/api/me')).status()).toBe(401);
+  await other.goto('/');
+  await expect(other).toHaveURL(/\/sign-in$/);
+  await elsewhere.close();
+});
+
 test('a wrong password or unknown account shows one clear message', async ({ page }) => {
   const signIn = new SignInPage(page);
   await signIn.goto();

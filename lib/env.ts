@@ -30,6 +30,7 @@ const schema = z
     AUTH_SECRET: z.string().optional(),
     SESSION_SECRET: z.string().optional(),
     SESSION_MAX_AGE_SECONDS: intFromEnv(8 * 60 * 60, 60, 30 * 24 * 60 * 60),
+    SESSION_IDLE_SECONDS: intFromEnv(30 * 60, 60, 30 * 24 * 60 * 60),
     LOGIN_MAX_FAILURES_PER_ACCOUNT: intFromEnv(5, 1, 1000),
     LOGIN_MAX_FAILURES_PER_ADDRESS: intFromEnv(20, 1, 10000),
     LOGIN_LOCKOUT_SECONDS: intFromEnv(15 * 60, 1, 24 * 60 * 60),
@@ -47,6 +48,8 @@ const schema = z
       dataDir: path.resolve(raw.DATA_DIR),
       authSecret: secret,
       sessionMaxAgeSeconds: raw.SESSION_MAX_AGE_SECONDS,
+      // A workstation left signed in stops serving patient data after this much inactivity.
+      sessionIdleSeconds: Math.min(raw.SESSION_IDLE_SECONDS, raw.SESSION_MAX_AGE_SECONDS),
       login: {
         maxFailuresPerAccount: raw.LOGIN_MAX_FAILURES_PER_ACCOUNT,
         maxFailuresPerAddress: raw.LOGIN_MAX_FAILURES_PER_ADDRESS,

@@ -25,17 +25,18 @@ export function baseAuthConfig(): NextAuthConfig {
     callbacks: {
       jwt({ token, user }) {
         if (user) {
-          const u = user as { id?: string; role?: string; sessionVersion?: number };
+          const u = user as { id?: string; role?: string; sessionVersion?: number; sid?: string };
           token.sub = u.id;
           token.role = u.role;
           token.sv = u.sessionVersion;
+          token.sid = u.sid;
         }
         return token;
       },
       session({ session, token }) {
         return {
           ...session,
-          user: { ...session.user, id: token.sub ?? '', role: token.role, sv: token.sv },
+          user: { ...session.user, id: token.sub ?? '', role: token.role, sv: token.sv, sid: token.sid },
         };
       },
     },

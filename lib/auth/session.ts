@@ -1,12 +1,10 @@
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { getDb } from '@/db';
-import { findUserById } from '@/db/queries/users';
-import type { User } from '@/db/schema';
 import { requestMeta } from '@/lib/api/request-meta';
 import type { Actor } from '@/lib/audit';
 import { auth } from './index';
 import type { UserRole } from './roles';
+import { checkSession } from './sessions';
 
 export interface CurrentUser {
   id: string;
@@ -20,12 +18,18 @@ export interface CurrentUser {
  * disabled user or an old role working until it expires.
  */
 export async function getCurrentUser(): Promise<CurrentUser | null> {
-  const session = await auth();
-  const claims = session?.user as { id?: string; sv?: number } | undefined;
+  const claims = await sessionClaims();
   if (!claims?.id) return null;
-  const user: User | undefined = await findUserById(await getDb(), claims.id);
-  if (!user || user.disabled || user.sessionVersion !== claims.sv) return null;
+  const checked = await checkSession(claims);
+  if (!checked.ok) return null;
+  const { user } = checked;
   return { id: user.id, email: user.email, name: user.name, role: user.role };
+}
+
+/** What the session cookie says (unverified against the database: see checkSession). */
+export async function sessionClaims(): Promise<{ id?: string; sv?: number; sid?: string } | undefined> {
+  const session = await auth();
+  return session?.user as { id?: string; sv?: number; sid?: string } | undefined;
 }
 
 /** For pages: the user, or a redirect to sign-in that comes back here afterwards. */
