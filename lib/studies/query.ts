@@ -89,7 +89,8 @@ export function filtersOf(search: StudySearch | StudyFilters): StudyFilters {
   return studyFiltersSchema.parse(filters);
 }
 
-const isoDate = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
+/** YYYYMMDD as YYYY-MM-DD (URLs, date inputs). */
+export const isoDate = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
 
 /**
  * The URL form of a search (shareable, bookmarkable): defaults are left out, lists repeat their
