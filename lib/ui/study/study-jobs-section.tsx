@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, useTransition } from 'react';
 import { reprocessStudyAction } from '@/app/(app)/actions';
+import { ActionMessage } from '@/lib/ui/action-message';
 import { formatDateTime } from '@/lib/ui/format';
 
 export interface JobRowData {
@@ -102,16 +103,7 @@ export function StudyJobsSection({ studyId, jobs, canReprocess }: { studyId: str
             <button type="button" className="secondary" onClick={reprocess} disabled={pending || activeIds !== ''}>
               Re-process
             </button>
-            {message.error ? (
-              <span role="alert" className="error">
-                {message.error}
-              </span>
-            ) : null}
-            {message.ok ? (
-              <span role="status" className="ok">
-                {message.ok}
-              </span>
-            ) : null}
+            <ActionMessage state={message} />
           </p>
         ) : null}
       </div>

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useActionState } from 'react';
 import { deleteSavedSearchAction, saveSearchAction } from '@/app/(app)/actions';
+import { ActionMessage } from '@/lib/ui/action-message';
 import type { FormState } from '@/lib/ui/form-state';
 
 export interface SavedSearchItem {
@@ -19,11 +20,7 @@ function DeleteSavedSearch({ item }: { item: SavedSearchItem }) {
       <button type="submit" className="secondary small" disabled={pending} aria-label={`Delete saved search ${item.name}`}>
         Delete
       </button>
-      {state.error ? (
-        <span role="alert" className="error">
-          {state.error}
-        </span>
-      ) : null}
+      <ActionMessage state={{ error: state.error }} />
     </form>
   );
 }
@@ -54,16 +51,7 @@ export function SavedSearches({ items, currentQuery, activeHref }: { items: Save
         <button type="submit" className="secondary" disabled={pending}>
           Save search
         </button>
-        {state.error ? (
-          <p role="alert" className="error">
-            {state.error}
-          </p>
-        ) : null}
-        {state.ok ? (
-          <p role="status" className="ok">
-            {state.ok}
-          </p>
-        ) : null}
+        <ActionMessage state={state} as="p" />
       </form>
     </section>
   );

@@ -3,6 +3,7 @@
 import { useOptimistic, useState, useTransition } from 'react';
 import { changeStudyWorkflowAction } from '@/app/(app)/actions';
 import type { StudyPriority } from '@/db/queries/studies';
+import { ActionMessage } from '@/lib/ui/action-message';
 import { PriorityBadge } from '@/lib/ui/status-badges';
 
 const PRIORITIES: StudyPriority[] = ['routine', 'urgent', 'stat'];
@@ -58,11 +59,7 @@ export function PriorityControl({ studyId, label, priority, canPrioritise }: Pic
           </option>
         ))}
       </select>
-      {error ? (
-        <span role="alert" className="error">
-          {error}
-        </span>
-      ) : null}
+      <ActionMessage state={{ error }} />
     </span>
   );
 }
@@ -95,11 +92,7 @@ export function AssigneeControl({ studyId, label, assignee, me, assignees, canAs
           Assign to me
         </button>
       ) : null}
-      {error ? (
-        <span role="alert" className="error">
-          {error}
-        </span>
-      ) : null}
+      <ActionMessage state={{ error }} />
     </span>
   );
 }
