@@ -85,7 +85,9 @@ describe('PostgreSQL (DATABASE_URL set)', () => {
   });
 });
 
-describe('embedded PGlite (DATABASE_URL unset)', () => {
+// PGlite runs PostgreSQL in WebAssembly: opening it and applying every migration takes tens of
+// seconds on a busy 2-core machine, so these tests get more time than the default.
+describe('embedded PGlite (DATABASE_URL unset)', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'imaging-pglite-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,6 +3,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  check,
   index,
   inet,
   integer,
@@ -90,6 +91,7 @@ export const studies = pgTable(
     index('studies_patient_idx').on(t.patientId),
     index('studies_date_idx').on(t.studyDate),
     index('studies_accession_idx').on(t.accessionNumber),
+    index('studies_assignee_idx').on(t.assigneeId),
   ],
 );
 
@@ -260,6 +262,28 @@ export const apiTokens = pgTable(
   (t) => [uniqueIndex('api_tokens_hash_key').on(t.tokenHash)],
 );
 
+/**
+ * Worklist filters a user (or an API token) saved under a name. `filters` holds the validated
+ * search (lib/studies/query.ts), never a raw query string; names are unique per owner, ignoring case.
+ */
+export const savedSearches = pgTable(
+  'saved_searches',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    tokenId: uuid('token_id').references(() => apiTokens.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    filters: jsonb('filters').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check('saved_searches_one_owner', sql`(${t.userId} is null) <> (${t.tokenId} is null)`),
+    uniqueIndex('saved_searches_user_name_key').on(t.userId, sql`lower(${t.name})`).where(sql`${t.userId} is not null`),
+    uniqueIndex('saved_searches_token_name_key').on(t.tokenId, sql`lower(${t.name})`).where(sql`${t.tokenId} is not null`),
+  ],
+);
+
 export const auditOutcome = pgEnum('audit_outcome', ['success', 'failure', 'denied']);
 
 /** Append-only: a trigger in the migrations rejects UPDATE and DELETE. */
@@ -368,5 +392,6 @@ export type ProcessingJob = typeof processingJobs.$inferSelect;
 export type AnalysisResult = typeof analysisResults.$inferSelect;
 export type ApiToken = typeof apiTokens.$inferSelect;
 export type UserSession = typeof userSessions.$inferSelect;
+export type SavedSearch = typeof savedSearches.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type NewAuditEntry = typeof auditLog.$inferInsert;

@@ -1,14 +1,17 @@
-import { and, asc, count, desc, eq, gte, ilike, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { aliasedTable, and, asc, count, desc, eq, gte, ilike, inArray, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../index';
-import { instances, patients, series, studies } from '../schema';
+import { analysisResults, instances, patients, series, studies, users } from '../schema';
 
-export const STUDY_SORT_KEYS = ['studyDate', 'patientName', 'createdAt', 'modality', 'status'] as const;
+export const STUDY_SORT_KEYS = ['studyDate', 'patientName', 'createdAt', 'modality', 'status', 'priority'] as const;
 export type StudySortKey = (typeof STUDY_SORT_KEYS)[number];
+
+export type StudyStatus = (typeof studies.status.enumValues)[number];
+export type StudyPriority = (typeof studies.priority.enumValues)[number];
 
 export interface StudyQuery {
   limit: number;
   offset: number;
-  /** Free text over patient name, patient id and accession number. */
+  /** Free text over patient name, patient id, accession number and study description. */
   q?: string;
   patientName?: string;
   patientId?: string;
@@ -17,12 +20,18 @@ export interface StudyQuery {
   dateFrom?: string;
   dateTo?: string;
   modality?: string;
-  status?: (typeof studies.status.enumValues)[number];
+  /** Any of these statuses. */
+  status?: readonly StudyStatus[];
+  /** Any of these priorities. */
+  priority?: readonly StudyPriority[];
+  /** Assigned to this user; `null` means unassigned. */
+  assigneeId?: string | null;
   sort?: StudySortKey;
   order?: 'asc' | 'desc';
 }
 
-function escapeLike(value: string): string {
+/** LIKE wildcards in user input are matched literally. */
+export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
@@ -33,7 +42,7 @@ export async function listStudies(db: Executor, query: StudyQuery) {
   const where: SQL[] = [];
   if (query.q) {
     const like = `%${escapeLike(query.q)}%`;
-    where.push(or(ilike(patients.name, like), ilike(patients.patientKey, like), ilike(studies.accessionNumber, like))!);
+    where.push(or(ilike(patients.name, like), ilike(patients.patientKey, like), ilike(studies.accessionNumber, like), ilike(studies.description, like))!);
   }
   if (query.patientName) where.push(ilike(patients.name, `%${escapeLike(query.patientName)}%`));
   if (query.patientId) where.push(eq(patients.patientKey, query.patientId));
@@ -41,7 +50,10 @@ export async function listStudies(db: Executor, query: StudyQuery) {
   if (query.dateFrom) where.push(gte(studies.studyDate, query.dateFrom));
   if (query.dateTo) where.push(lte(studies.studyDate, query.dateTo));
   if (query.modality) where.push(sql`${query.modality} = any(${studies.modalities})`);
-  if (query.status) where.push(eq(studies.status, query.status));
+  if (query.status?.length) where.push(inArray(studies.status, [...query.status]));
+  if (query.priority?.length) where.push(inArray(studies.priority, [...query.priority]));
+  if (query.assigneeId === null) where.push(isNull(studies.assigneeId));
+  else if (query.assigneeId) where.push(eq(studies.assigneeId, query.assigneeId));
   const condition = where.length ? and(...where) : undefined;
 
   const direction = query.order === 'asc' ? asc : desc;
@@ -51,6 +63,8 @@ export async function listStudies(db: Executor, query: StudyQuery) {
     createdAt: studies.createdAt,
     modality: sql`${studies.modalities}[1]`,
     status: studies.status,
+    // The enum is declared routine, urgent, stat: descending puts stat first.
+    priority: studies.priority,
   }[query.sort ?? 'createdAt'];
 
   const rows = await db
@@ -65,12 +79,15 @@ export async function listStudies(db: Executor, query: StudyQuery) {
       status: studies.status,
       priority: studies.priority,
       createdAt: studies.createdAt,
+      updatedAt: studies.updatedAt,
+      assignee: { id: users.id, name: users.name, email: users.email },
       seriesCount,
       instanceCount,
       patient: { id: patients.id, patientId: patients.patientKey, name: patients.name, birthDate: patients.birthDate, sex: patients.sex },
     })
     .from(studies)
     .innerJoin(patients, eq(patients.id, studies.patientId))
+    .leftJoin(users, eq(users.id, studies.assigneeId))
     .where(condition)
     // Ties broken by id so that pages never overlap or skip rows.
     .orderBy(sql`${direction(sortColumn)} nulls last`, asc(studies.id))
@@ -131,7 +148,6 @@ export async function findStudy(db: Executor, id: string) {
 
 /** The workflow's forward order; `failed` sits outside it (processing found nothing renderable). */
 export const STUDY_WORKFLOW = ['received', 'processing', 'processed', 'analysed', 'reported'] as const;
-export type StudyStatus = (typeof studies.status.enumValues)[number];
 
 /**
  * Moves a study forward in its workflow and never back: re-processing a reported study, or a late
@@ -151,4 +167,79 @@ export async function advanceStudyStatus(db: Executor, studyId: string, to: Stud
     .where(and(eq(studies.id, studyId), allowed))
     .returning({ id: studies.id });
   return rows.length > 0;
+}
+
+/** Who may be assigned studies to read: active radiologists and administrators. */
+export const ASSIGNEE_ROLES = ['admin', 'radiologist'] as const;
+
+export async function listAssignees(db: Executor) {
+  return db
+    .select({ id: users.id, name: users.name, email: users.email, role: users.role })
+    .from(users)
+    .where(and(inArray(users.role, [...ASSIGNEE_ROLES]), eq(users.disabled, false)))
+    .orderBy(asc(users.name), asc(users.email));
+}
+
+export async function findAssignee(db: Executor, userId: string) {
+  const [row] = await db
+    .select({ id: users.id, name: users.name, email: users.email, role: users.role })
+    .from(users)
+    .where(and(eq(users.id, userId), inArray(users.role, [...ASSIGNEE_ROLES]), eq(users.disabled, false)))
+    .limit(1);
+  return row;
+}
+
+/** The study's workflow fields, locked for the rest of the transaction. */
+export async function lockStudyWorkflow(db: Executor, studyId: string) {
+  const [row] = await db
+    .select({ id: studies.id, patientId: studies.patientId, status: studies.status, priority: studies.priority, assigneeId: studies.assigneeId })
+    .from(studies)
+    .where(eq(studies.id, studyId))
+    .for('update');
+  return row;
+}
+
+export async function setStudyWorkflow(db: Executor, studyId: string, changes: { priority?: StudyPriority; assigneeId?: string | null }) {
+  await db.update(studies).set(changes).where(eq(studies.id, studyId));
+}
+
+/** Workflow fields with the assignee's name, as the worklist and the API show them. */
+export async function getStudyWorkflow(db: Executor, studyId: string) {
+  const [row] = await db
+    .select({
+      id: studies.id,
+      status: studies.status,
+      priority: studies.priority,
+      updatedAt: studies.updatedAt,
+      assignee: { id: users.id, name: users.name, email: users.email },
+    })
+    .from(studies)
+    .leftJoin(users, eq(users.id, studies.assigneeId))
+    .where(eq(studies.id, studyId));
+  return row;
+}
+
+const signers = aliasedTable(users, 'signers');
+
+/** AI answers, reports and segmentations of a study, newest first, without their content. */
+export async function listStudyAnalyses(db: Executor, studyId: string) {
+  return db
+    .select({
+      id: analysisResults.id,
+      kind: analysisResults.kind,
+      status: analysisResults.status,
+      model: analysisResults.model,
+      seriesId: analysisResults.seriesId,
+      instanceId: analysisResults.instanceId,
+      author: { id: users.id, name: users.name },
+      signedBy: { id: signers.id, name: signers.name },
+      signedAt: analysisResults.signedAt,
+      createdAt: analysisResults.createdAt,
+      updatedAt: analysisResults.updatedAt,
+    })
+    .from(analysisResults)
+    .leftJoin(users, eq(users.id, analysisResults.createdBy))
+    .leftJoin(signers, eq(signers.id, analysisResults.signedBy))
+    .where(eq(analysisResults.studyId, studyId))
+    .orderBy(desc(analysisResults.createdAt), asc(analysisResults.id));
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { getDb } from '@/db';
+import { isUniqueViolation } from '@/db/errors';
 import { findUserById, insertFirstUser, insertUser, listUsers, updateUser } from '@/db/queries/users';
 import type { User } from '@/db/schema';
 import { ApiError, conflict, forbidden, notFound } from '@/lib/api/errors';
@@ -25,13 +26,6 @@ export type PublicUser = Omit<User, 'passwordHash' | 'sessionVersion'>;
 export function toPublicUser(user: User): PublicUser {
   const { passwordHash: _hash, sessionVersion: _version, ...rest } = user;
   return rest;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505') return true;
-  }
-  return false;
 }
 
 export class FirstRunClosed extends ApiError {

@@ -21,7 +21,8 @@ async function open() {
   return handle;
 }
 
-describe('the job queue on embedded PGlite (polling only)', () => {
+// PGlite (PostgreSQL in WebAssembly) opens and migrates slowly on a busy machine.
+describe('the job queue on embedded PGlite (polling only)', { timeout: 180_000 }, () => {
   it('runs, dedupes, and finishes after a restart the jobs that were running or queued when the server stopped', async () => {
     const kind = uniqueKind('pglite');
     const first = await open();

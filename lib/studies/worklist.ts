@@ -1,5 +1,5 @@
 import { getDb } from '@/db';
-import { findStudy, getStudyDetail, listStudies, type StudyQuery } from '@/db/queries/studies';
+import { findStudy, getStudyDetail, getStudyWorkflow, listStudies, listStudyAnalyses, type StudyQuery } from '@/db/queries/studies';
 import { auditPatientAccess, type Actor } from '@/lib/audit';
 import { latestJobStatusByStudy, listJobsForStudy } from '@/lib/jobs';
 
@@ -25,13 +25,16 @@ export async function searchStudies(actor: Actor, query: StudyQuery) {
   );
 }
 
+/** A study with its patient, series, jobs, assignee and analyses (AI answers, reports, segmentations). */
 export async function loadStudy(actor: Actor, studyId: string) {
   return auditPatientAccess(
     actor,
     { action: 'study.read', resourceType: 'study', resourceId: studyId, studyId, describe: (s) => ({ patientId: s.patientId }) },
     async () => {
-      const study = await getStudyDetail(await getDb(), studyId);
+      const db = await getDb();
+      const study = await getStudyDetail(db, studyId);
       if (!study) return null;
+      const [workflow, analyses] = await Promise.all([getStudyWorkflow(db, studyId), listStudyAnalyses(db, studyId)]);
       const jobs = (await listJobsForStudy(studyId)).map((j) => ({
         id: j.id,
         kind: j.kind,
@@ -43,7 +46,7 @@ export async function loadStudy(actor: Actor, studyId: string) {
         createdAt: j.createdAt,
         finishedAt: j.finishedAt,
       }));
-      return { ...study, jobs };
+      return { ...study, assignee: workflow?.assignee ?? null, jobs, analyses };
     },
   );
 }

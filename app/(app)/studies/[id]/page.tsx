@@ -1,79 +1,57 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { z } from 'zod';
 import { actorFor, requireUser } from '@/lib/auth/session';
+import { assignableUsers, canAssign, canPrioritise, canReprocess } from '@/lib/studies/workflow';
 import { loadStudy } from '@/lib/studies/worklist';
+import { StudyAnalysesSection, StudySegmentationsSection } from '@/lib/ui/study/study-analyses-section';
+import { auditParamsOf, StudyAuditSection } from '@/lib/ui/study/study-audit-section';
+import { StudyHeader } from '@/lib/ui/study/study-header';
+import { StudyJobsSection } from '@/lib/ui/study/study-jobs-section';
+import { StudySeriesSection } from '@/lib/ui/study/study-series-section';
+import { StudyWorkflowSection } from '@/lib/ui/study/study-workflow-section';
 
 export const metadata: Metadata = { title: 'Study' };
 
-export default async function StudyPage({ params }: { params: Promise<{ id: string }> }) {
+type PageSearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+/**
+ * The study page is a stack of independent sections (lib/ui/study/*), each given what it shows;
+ * features add a section with one line here.
+ */
+export default async function StudyPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: PageSearchParams }) {
   const { id } = await params;
   const user = await requireUser(`/studies/${id}`);
   if (!z.string().uuid().safeParse(id).success) notFound();
-  const study = await loadStudy(await actorFor(user), id);
+  const actor = await actorFor(user);
+  const study = await loadStudy(actor, id);
   if (!study) notFound();
+  const query = new URLSearchParams(Object.entries(await searchParams).flatMap(([k, v]) => [v ?? []].flat().map((x) => [k, x])));
+  const assignees = canAssign(user.role) ? (await assignableUsers()).map((a) => ({ id: a.id, name: a.name })) : [];
+  const label = study.patient.name || study.patient.patientKey;
+
   return (
     <>
-      <h1>{study.description || 'Study'}</h1>
-      <p>
-        <Link href={`/studies/${study.id}/view`} className="button-like" data-testid="open-viewer">
-          Open viewer
-        </Link>
-      </p>
-      <div className="card">
-        <dl className="facts">
-          <dt>Patient</dt>
-          <dd data-testid="study-patient">{study.patient.name || '(no name)'}</dd>
-          <dt>Patient ID</dt>
-          <dd>{study.patient.patientKey}</dd>
-          <dt>Study date</dt>
-          <dd>{study.studyDate ?? '—'}</dd>
-          <dt>Accession</dt>
-          <dd>{study.accessionNumber ?? '—'}</dd>
-          <dt>Modalities</dt>
-          <dd>{study.modalities.join(', ') || '—'}</dd>
-          <dt>Status</dt>
-          <dd>
-            <span className="badge">{study.status}</span>
-          </dd>
-          <dt>Study UID</dt>
-          <dd className="muted">{study.studyInstanceUid}</dd>
-        </dl>
-      </div>
-      <h2>Series</h2>
-      <div className="card">
-        <table>
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>Modality</th>
-              <th>Description</th>
-              <th>Instances</th>
-              <th>Format</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {study.series.map((s) => (
-              <tr key={s.id} data-testid="series-row">
-                <td>{s.seriesNumber ?? '—'}</td>
-                <td>{s.modality ?? '—'}</td>
-                <td>{s.description ?? '—'}</td>
-                <td>{s.instances.length}</td>
-                <td>{[...new Set(s.instances.map((i) => i.format))].join(', ')}</td>
-                <td>
-                  {s.instances.length > 0 ? (
-                    <Link href={`/studies/${study.id}/view?series=${s.id}`} aria-label={`View series ${s.seriesNumber ?? ''} in the viewer`}>
-                      View
-                    </Link>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <StudyHeader study={study} />
+      <StudyWorkflowSection
+        studyId={study.id}
+        label={label}
+        priority={study.priority}
+        assignee={study.assignee}
+        me={{ id: user.id, name: user.name }}
+        assignees={assignees}
+        canAssign={canAssign(user.role)}
+        canPrioritise={canPrioritise(user.role)}
+      />
+      <StudySeriesSection studyId={study.id} series={study.series} />
+      <StudyJobsSection
+        studyId={study.id}
+        canReprocess={canReprocess(user.role)}
+        jobs={study.jobs.map((j) => ({ ...j, createdAt: j.createdAt.toISOString(), finishedAt: j.finishedAt?.toISOString() ?? null }))}
+      />
+      <StudyAnalysesSection analyses={study.analyses} />
+      <StudySegmentationsSection analyses={study.analyses} />
+      {user.role === 'admin' ? <StudyAuditSection actor={actor} studyId={study.id} params={auditParamsOf(query)} /> : null}
     </>
   );
 }
