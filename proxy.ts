@@ -28,7 +28,7 @@ export async function proxy(req: NextRequest, event: NextFetchEvent) {
 }
 
 export const config = {
-  // /api is excluded as a whole: route handlers authenticate themselves (sessions or bearer
-  // tokens), and a proxy in front of /api/upload would truncate request bodies at 10 MB.
-  matcher: ['/((?!api/|api$|_next/static|_next/image|assets/|favicon.ico|robots.txt).*)'],
+  // /api and /dicomweb are excluded as a whole: route handlers authenticate themselves (sessions
+  // or bearer tokens), and a proxy in front of uploads or STOW-RS would truncate bodies at 10 MB.
+  matcher: ['/((?!api/|api$|dicomweb/|dicomweb$|_next/static|_next/image|assets/|favicon.ico|robots.txt).*)'],
 };
