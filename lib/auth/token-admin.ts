@@ -3,6 +3,7 @@ import { getDb } from '@/db';
 import { findApiTokenById, insertApiToken, listApiTokens, revokeApiTokenRow } from '@/db/queries/api-tokens';
 import type { ApiToken } from '@/db/schema';
 import { ApiError, conflict, forbidden, notFound } from '@/lib/api/errors';
+import { timestamp, uuid } from '@/lib/api/openapi/registry';
 import { recordAudit, type Actor } from '@/lib/audit';
 import { USER_ROLES } from './roles';
 import { API_SCOPES } from './scopes';
@@ -27,6 +28,27 @@ export const newTokenSchema = z.object({
 export type NewTokenInput = z.input<typeof newTokenSchema>;
 
 export type TokenStatus = 'active' | 'expired' | 'revoked';
+
+/** A token as the API shows it (never its secret or hash); also the OpenAPI response schema. */
+export const tokenSummarySchema = z.object({
+  id: uuid,
+  name: z.string(),
+  prefix: z.string().describe('The first characters of the secret, to recognise it'),
+  role: z.enum(USER_ROLES),
+  scopes: z.array(z.enum(API_SCOPES)),
+  status: z.enum(['active', 'expired', 'revoked']),
+  createdAt: timestamp,
+  createdBy: z.object({ id: uuid, email: z.string().nullable() }).nullable(),
+  lastUsedAt: timestamp.nullable(),
+  expiresAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+});
+export const tokenListSchema = z.object({ tokens: z.array(tokenSummarySchema) });
+export const createdTokenSchema = z.object({
+  token: tokenSummarySchema,
+  secret: z.string().describe('The bearer secret: shown in this response only, never again'),
+});
+export const revokedTokenSchema = z.object({ token: tokenSummarySchema });
 
 export interface TokenSummary {
   id: string;
