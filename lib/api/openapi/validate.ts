@@ -13,10 +13,12 @@ export interface Checked {
   errors: string[];
 }
 
-function templateMatches(template: string, pathname: string): boolean {
+/** A catch-all operation's last parameter ({path}) stands for one or more segments. */
+function templateMatches(template: string, pathname: string, catchAll: boolean): boolean {
   const t = template.split('/').filter(Boolean);
   const p = pathname.split('/').filter(Boolean);
-  return t.length === p.length && t.every((segment, i) => /^\{\w+\}$/.test(segment) || segment === p[i]);
+  const lengthOk = catchAll && /^\{\w+\}$/.test(t.at(-1) ?? '') ? p.length >= t.length : t.length === p.length;
+  return lengthOk && t.every((segment, i) => /^\{\w+\}$/.test(segment) || segment === p[i]);
 }
 
 export function createResponseValidator(doc: OpenApiDocument) {
@@ -27,12 +29,24 @@ export function createResponseValidator(doc: OpenApiDocument) {
 
   /** The operation for a method and concrete path: exact templates win over ones with parameters, catch-alls last. */
   function findOperation(method: string, pathname: string): { path: string; operation: Record<string, unknown> } | undefined {
+    method0 = method.toLowerCase();
     const candidates = Object.keys(doc.paths)
-      .filter((template) => doc.paths[template]![method.toLowerCase()] && templateMatches(template, pathname))
-      .sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0));
+      .filter((template) => {
+        const op = doc.paths[template]![method.toLowerCase()];
+        return op && templateMatches(template, pathname, op['x-catch-all'] === true);
+      })
+      .sort((a, b) => rank(a) - rank(b));
     const path = candidates[0];
     return path ? { path, operation: doc.paths[path]![method.toLowerCase()] as Record<string, unknown> } : undefined;
   }
+
+  /** As Next.js routes: more literal segments first, catch-alls after the rest. */
+  function rank(template: string): number {
+    const literals = template.split('/').filter((s) => s && !s.startsWith('{')).length;
+    const params = (template.match(/\{/g) ?? []).length;
+    return (doc.paths[template]![method0]?.['x-catch-all'] === true ? 1000 : 0) - literals * 10 + params;
+  }
+  let method0 = 'get';
 
   function schemaValidator(key: string, schema: object): ValidateFunction {
     let validate = compiled.get(key);

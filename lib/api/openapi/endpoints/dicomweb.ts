@@ -150,7 +150,7 @@ export const dicomwebEndpoints = defineEndpoints([
     auth: read,
     params: instance.extend({ frames: z.string() }),
     responses: { 200: { description: 'One part per frame', contentType: 'multipart/related' } },
-    errors: [406],
+    errors: [400, 406],
   },
   {
     method: 'get',
@@ -182,7 +182,7 @@ export const dicomwebEndpoints = defineEndpoints([
       params,
       query: renderQuery,
       responses: { 200: { description: 'The image', contentType: ['image/jpeg', 'image/png', 'image/webp'] } },
-      errors: [406],
+      errors: [400, 406],
     }),
   ),
   ...(['get', 'post', 'put', 'patch', 'delete'] as const).map(

@@ -35,7 +35,7 @@ export const uploadEndpoints = defineEndpoints([
     path: '/api/upload/{path}',
     operationId: `tusUpload${method[0]!.toUpperCase()}${method.slice(1)}`,
     summary: {
-      get: 'Not part of tus: answers 404/405',
+      get: 'Not part of tus: answers 404 (text/plain, from the tus server)',
       head: 'Upload offset (Upload-Offset, Upload-Length)',
       patch: 'Append a chunk; the final one answers 200 with the upload status, or the ingest error',
       delete: 'Terminate (discard) an unfinished upload',
@@ -55,8 +55,8 @@ export const uploadEndpoints = defineEndpoints([
             ? { 204: { description: 'Terminated' } }
             : method === 'options'
               ? { 204: { description: 'Capabilities in headers' } }
-              : { 405: { description: 'Method not allowed' } }) as Record<number, ResponseDef>,
-    errors: method === 'patch' ? [409, 413, 415, 422, 460] : [404],
+              : { 404: { description: 'Not found (text/plain)', contentType: 'text/plain' } }) as Record<number, ResponseDef>,
+    errors: method === 'patch' ? [409, 413, 415, 422, 460] : method === 'get' ? [] : [404],
   })),
   {
     method: 'get',
