@@ -44,7 +44,8 @@ function parseHeaders(text: string): Record<string, string> {
 
 /** Reads every part of `body` into files under `limits.dir`; on any failure the files are removed. */
 export async function receiveMultipart(body: AsyncIterable<Uint8Array>, boundary: string, limits: MultipartLimits): Promise<ReceivedPart[]> {
-  if (!boundary || boundary.length > 70) throw malformed('the boundary parameter is missing or longer than 70 characters');
+  // RFC 2046 allows 70 characters; Orthanc's DICOMweb plugin sends 73, so some slack is kept.
+  if (!boundary || boundary.length > 200) throw malformed('the boundary parameter is missing or longer than 200 characters');
   await mkdir(limits.dir, { recursive: true });
   const delimiter = Buffer.from(`--${boundary}`);
   const bodyDelimiter = Buffer.concat([CRLF, delimiter]);
