@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GET as openApiRoute } from '@/app/api/openapi.json/route';
 import { listAppRoutes, type AppRoute } from '@/lib/testing/app-routes';
-import { buildOpenApiDocument } from './document';
+import { buildOpenApiDocument, type OpenApiDocument } from './document';
 import { createResponseValidator } from './validate';
 
 const doc = buildOpenApiDocument();
@@ -19,24 +19,42 @@ function templatesOf(route: AppRoute): string[] {
   return paths.map((p) => p || '/');
 }
 
+/** Route methods the document does not describe. */
+function undocumented(routeList: AppRoute[], document: OpenApiDocument): string[] {
+  const missing: string[] = [];
+  for (const route of routeList) {
+    for (const method of route.methods) {
+      const documented = templatesOf(route).some((template) => document.paths[template]?.[method.toLowerCase()]);
+      if (!documented) missing.push(`${method} ${templatesOf(route).join(' | ')} (${route.file})`);
+    }
+  }
+  return missing;
+}
+
+/** Documented operations that no route serves. */
+function phantoms(routeList: AppRoute[], document: OpenApiDocument): string[] {
+  const served = new Set(routeList.flatMap((route) => templatesOf(route).flatMap((t) => route.methods.map((m) => `${m.toLowerCase()} ${t}`))));
+  return Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)).filter((op) => !served.has(op));
+}
+
 describe('OpenAPI document', () => {
   it('describes every route file and every HTTP method it exports (app/api and app/dicomweb)', () => {
     expect(routes.length).toBeGreaterThan(30);
-    const missing: string[] = [];
-    for (const route of routes) {
-      expect(route.methods.length, `${route.file} exports no HTTP method`).toBeGreaterThan(0);
-      for (const method of route.methods) {
-        const documented = templatesOf(route).some((template) => doc.paths[template]?.[method.toLowerCase()]);
-        if (!documented) missing.push(`${method} ${templatesOf(route).join(' | ')} (${route.file})`);
-      }
-    }
-    expect(missing, 'register these in lib/api/openapi/endpoints (see registry.ts)').toEqual([]);
+    for (const route of routes) expect(route.methods.length, `${route.file} exports no HTTP method`).toBeGreaterThan(0);
+    expect(undocumented(routes, doc), 'register these in lib/api/openapi/endpoints (see registry.ts)').toEqual([]);
   });
 
   it('documents nothing that no route serves', () => {
-    const served = new Set(routes.flatMap((route) => templatesOf(route).flatMap((t) => route.methods.map((m) => `${m.toLowerCase()} ${t}`))));
-    const phantom = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)).filter((op) => !served.has(op));
-    expect(phantom).toEqual([]);
+    expect(phantoms(routes, doc)).toEqual([]);
+  });
+
+  it('the coverage checks catch a new route, a new method and a stale description', () => {
+    const extra: AppRoute[] = [
+      { file: 'app/api/widgets/[id]/route.ts', segments: ['api', 'widgets', '[id]'], methods: ['GET'] },
+      { ...routes.find((r) => r.file === 'app/api/health/route.ts')!, methods: ['GET', 'POST'] },
+    ];
+    expect(undocumented(extra, doc)).toEqual(['GET /api/widgets/{id} (app/api/widgets/[id]/route.ts)', 'POST /api/health (app/api/health/route.ts)']);
+    expect(phantoms(routes.filter((r) => r.file !== 'app/api/jobs/[id]/route.ts'), doc)).toEqual(['get /api/jobs/{id}']);
   });
 
   it('is OpenAPI 3.1 with unique operation ids, declared path parameters and valid JSON Schemas', () => {
