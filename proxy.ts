@@ -43,13 +43,13 @@ export async function proxy(req: NextRequest, event: NextFetchEvent) {
 }
 
 export const config = {
-  // /api is excluded as a whole: route handlers authenticate themselves (sessions or bearer
-  // tokens), and a proxy in front of /api/upload would truncate request bodies at 10 MB.
+  // /api and /dicomweb are excluded as a whole: route handlers authenticate themselves (sessions
+  // or bearer tokens), and a proxy in front of uploads or STOW-RS would truncate bodies at 10 MB.
   // Router prefetches are skipped: they render nothing a policy applies to, and a session cookie
   // refreshed on a prefetch that was in flight during sign-out would outlive the sign-out.
   matcher: [
     {
-      source: '/((?!api/|api$|_next/static|_next/image|assets/|favicon.ico|robots.txt).*)',
+      source: '/((?!api/|api$|dicomweb/|dicomweb$|_next/static|_next/image|assets/|favicon.ico|robots.txt).*)',
       missing: [
         { type: 'header', key: 'next-router-prefetch' },
         { type: 'header', key: 'purpose', value: 'prefetch' },

@@ -16,6 +16,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           <Link href="/">Worklist</Link>
           {user.role !== 'viewer' ? <Link href="/upload">Upload</Link> : null}
           {user.role === 'admin' ? <Link href="/admin/users">Users</Link> : null}
+          {user.role === 'admin' ? <Link href="/admin/tokens">API tokens</Link> : null}
         </nav>
         <span className="who" data-testid="current-user">
           {user.name} · {user.email} · {ROLE_LABELS[user.role]}

@@ -1,9 +1,14 @@
-import { eq } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Executor } from '../index';
-import { apiTokens, type ApiToken } from '../schema';
+import { apiTokens, users, type ApiToken } from '../schema';
 
 export async function findApiTokenByHash(db: Executor, tokenHash: string): Promise<ApiToken | undefined> {
   const [row] = await db.select().from(apiTokens).where(eq(apiTokens.tokenHash, tokenHash)).limit(1);
+  return row;
+}
+
+export async function findApiTokenById(db: Executor, id: string): Promise<ApiToken | undefined> {
+  const [row] = await db.select().from(apiTokens).where(eq(apiTokens.id, id)).limit(1);
   return row;
 }
 
@@ -15,4 +20,23 @@ export async function insertApiToken(db: Executor, token: typeof apiTokens.$infe
 
 export async function touchApiToken(db: Executor, id: string): Promise<void> {
   await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, id));
+}
+
+/** Every token (revoked ones too, for the record), newest first, with its creator's email. */
+export async function listApiTokens(db: Executor) {
+  return db
+    .select({ token: apiTokens, creatorEmail: users.email })
+    .from(apiTokens)
+    .leftJoin(users, eq(users.id, apiTokens.createdBy))
+    .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
+}
+
+/** Revokes a token that is not revoked yet; undefined when there is no such active token. */
+export async function revokeApiTokenRow(db: Executor, id: string, at = new Date()): Promise<ApiToken | undefined> {
+  const [row] = await db
+    .update(apiTokens)
+    .set({ revokedAt: at })
+    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
+    .returning();
+  return row;
 }

@@ -39,3 +39,4 @@ export type { DicomDataset, DicomElement, DicomItem, DicomValue, ParseOptions, P
 export function readDicomMetadata(bytes: Uint8Array, options?: ParseOptions): DicomMetadata {
   return extractMetadata(parseDicom(bytes, options));
 }
+export { toExplicitLittleEndian } from './explicit-le';

@@ -1,0 +1,63 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { ZodError } from 'zod';
+import { ApiError } from '@/lib/api/errors';
+import { actorFor, getCurrentUser } from '@/lib/auth/session';
+import { createApiToken, revokeApiToken } from '@/lib/auth/token-admin';
+import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
+
+export interface CreateTokenState extends FormState {
+  /** The new token's secret: in this one answer only. */
+  secret?: string;
+  prefix?: string;
+}
+
+async function currentActor() {
+  const user = await getCurrentUser();
+  return user ? actorFor(user) : null;
+}
+
+function failure(error: unknown): FormState {
+  if (error instanceof ZodError) return { fieldErrors: fieldErrorsOf(error.issues) };
+  if (error instanceof ApiError) return { error: error.message };
+  throw error;
+}
+
+/** The form's date (YYYY-MM-DD) means "usable through that day" in UTC. */
+function expiryOf(value: FormDataEntryValue | null): string | null {
+  const text = typeof value === 'string' ? value.trim() : '';
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T23:59:59Z` : text || null;
+}
+
+export async function createTokenAction(_prev: CreateTokenState, formData: FormData): Promise<CreateTokenState> {
+  const actor = await currentActor();
+  if (!actor) return { error: 'Your session has ended; sign in again.' };
+  try {
+    const { token, secret } = await createApiToken(
+      {
+        name: String(formData.get('name') ?? ''),
+        role: String(formData.get('role') ?? ''),
+        scopes: formData.getAll('scopes').map(String),
+        expiresAt: expiryOf(formData.get('expiresAt')),
+      },
+      actor,
+    );
+    revalidatePath('/admin/tokens');
+    return { ok: `Created token "${token.name}"`, secret, prefix: token.prefix };
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+export async function revokeTokenAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  const actor = await currentActor();
+  if (!actor) return { error: 'Your session has ended; sign in again.' };
+  try {
+    const token = await revokeApiToken(String(formData.get('tokenId') ?? ''), actor);
+    revalidatePath('/admin/tokens');
+    return { ok: `Revoked ${token.name}` };
+  } catch (error) {
+    return failure(error);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Every endpoint of the API. To register new ones: write endpoints/<area>.ts exporting an
+ * EndpointDef[] (see registry.ts) and add it here; openapi.test.ts checks that every route file
+ * and exported method under app/api and app/dicomweb is described, and validates real responses.
+ */
+import type { EndpointDef } from '../registry';
+import { coreEndpoints } from './core';
+import { dicomwebEndpoints } from './dicomweb';
+import { studyEndpoints } from './studies';
+import { tokenEndpoints } from './tokens';
+import { uploadEndpoints } from './uploads';
+
+export const ALL_ENDPOINTS: EndpointDef[] = [...coreEndpoints, ...studyEndpoints, ...uploadEndpoints, ...tokenEndpoints, ...dicomwebEndpoints];

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { imageQuerySchema } from '@/lib/imaging/image-query';
+import { UPLOAD_ROLES } from '@/lib/ingest/uploads';
+import { studyQuerySchema } from '@/lib/studies/query';
+import { defineEndpoints } from '../registry';
+import { jobSchema, processAcceptedSchema, studyDetailSchema, studyListSchema, tagListSchema, viewerStudySchema } from '../schemas';
+
+const id = z.object({ id: z.uuid() });
+const read = { scope: 'studies:read' } as const;
+
+export const studyEndpoints = defineEndpoints([
+  {
+    method: 'get',
+    path: '/api/studies',
+    operationId: 'listStudies',
+    summary: 'Search the worklist',
+    tags: ['studies'],
+    auth: read,
+    query: studyQuerySchema,
+    responses: { 200: { description: 'A page of studies', schema: studyListSchema } },
+  },
+  {
+    method: 'get',
+    path: '/api/studies/{id}',
+    operationId: 'getStudy',
+    summary: 'A study with its patient, series, instances and jobs (audited)',
+    tags: ['studies'],
+    auth: read,
+    params: id,
+    responses: { 200: { description: 'The study', schema: studyDetailSchema } },
+  },
+  {
+    method: 'get',
+    path: '/api/studies/{id}/viewer',
+    operationId: 'getStudyViewer',
+    summary: 'What the viewer loads: series with instances in spatial order (audited)',
+    tags: ['studies'],
+    auth: read,
+    params: id,
+    responses: { 200: { description: 'The study for the viewer', schema: viewerStudySchema } },
+  },
+  {
+    method: 'get',
+    path: '/api/studies/{id}/image',
+    operationId: 'getStudyImage',
+    summary: 'A rendered image of the study (audited)',
+    tags: ['studies'],
+    auth: read,
+    params: id,
+    query: imageQuerySchema,
+    responses: {
+      200: { description: 'The rendered image; ETag and X-Window-Center/Width headers', contentType: ['image/png', 'image/jpeg', 'image/webp'] },
+      304: { description: 'Not modified (If-None-Match matched the ETag)' },
+    },
+    errors: [415, 422],
+  },
+  {
+    method: 'get',
+    path: '/api/instances/{id}/file',
+    operationId: 'getInstanceFile',
+    summary: 'The instance as DICOM the browser viewer decodes (or ?original=true as uploaded)',
+    tags: ['studies'],
+    auth: read,
+    params: id,
+    query: z.object({ original: z.enum(['true', 'false']).optional() }),
+    responses: { 200: { description: 'A DICOM Part 10 file', contentType: 'application/dicom' } },
+  },
+  {
+    method: 'get',
+    path: '/api/instances/{id}/tags',
+    operationId: 'getInstanceTags',
+    summary: 'Every element of the instance up to the pixel data',
+    tags: ['studies'],
+    auth: read,
+    params: id,
+    responses: { 200: { description: 'The elements', schema: tagListSchema } },
+  },
+  {
+    method: 'post',
+    path: '/api/process/{id}',
+    operationId: 'processStudy',
+    summary: '(Re)process a study as a durable job',
+    tags: ['jobs'],
+    auth: { roles: UPLOAD_ROLES, scope: 'studies:write' },
+    params: id,
+    responses: { 202: { description: 'The job (the one already queued or running, if any); Location names it', schema: processAcceptedSchema } },
+  },
+  {
+    method: 'get',
+    path: '/api/jobs/{id}',
+    operationId: 'getJob',
+    summary: 'A processing job',
+    tags: ['jobs'],
+    auth: read,
+    params: id,
+    responses: { 200: { description: 'The job', schema: jobSchema } },
+  },
+]);
