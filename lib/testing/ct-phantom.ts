@@ -1,0 +1,122 @@
+import { writeDicom } from '@/lib/dicom/writer';
+import { uidFromUuid } from '@/lib/ingest/uid';
+
+/**
+ * A CT phantom with known geometry, for segmentation tests: a cylinder of soft tissue (40 HU)
+ * along z, centred in the image, holding a sphere of air (−1000 HU, the "lung") and a rod of
+ * bone (700 HU) parallel to the axis, surrounded by air. The expected volumes are the
+ * continuous shapes' (πr²h, 4/3πr³): what a voxel segmentation must approach as voxels shrink.
+ */
+export interface CtPhantom {
+  /** Pixels per side. */
+  size: number;
+  slices: number;
+  /** mm per pixel, in plane. */
+  pixelMm: number;
+  /** mm between slices. */
+  sliceMm: number;
+  bodyRadiusMm: number;
+  sphereRadiusMm: number;
+  /** Sphere centre, mm from the image centre along x (columns). */
+  sphereOffsetMm: number;
+  boneRadiusMm: number;
+  /** Rod axis, mm from the image centre along x (columns); negative is to the left. */
+  boneOffsetMm: number;
+}
+
+export const DEFAULT_PHANTOM: CtPhantom = {
+  size: 128,
+  slices: 48,
+  pixelMm: 1,
+  sliceMm: 1,
+  bodyRadiusMm: 50,
+  sphereRadiusMm: 18,
+  sphereOffsetMm: 15,
+  boneRadiusMm: 10,
+  boneOffsetMm: -28,
+};
+
+/** HU of voxel (x, y, z) (pixel centres), z counted from the first slice. */
+export function phantomHu(p: CtPhantom, x: number, y: number, z: number): number {
+  const c = (p.size - 1) / 2;
+  const mx = (x - c) * p.pixelMm;
+  const my = (y - c) * p.pixelMm;
+  const mz = (z - (p.slices - 1) / 2) * p.sliceMm;
+  if (Math.hypot(mx, my) > p.bodyRadiusMm) return -1000;
+  if (Math.hypot(mx - p.sphereOffsetMm, my, mz) <= p.sphereRadiusMm) return -1000;
+  if (Math.hypot(mx - p.boneOffsetMm, my) <= p.boneRadiusMm) return 700;
+  return 40;
+}
+
+/** The volumes (mL) of the continuous shapes; the sphere must lie wholly inside the slab. */
+export function phantomVolumes(p: CtPhantom): { body: number; lungs: number; bone: number; air: number } {
+  const height = p.slices * p.sliceMm;
+  const cylinder = Math.PI * p.bodyRadiusMm ** 2 * height;
+  const sphere = (4 / 3) * Math.PI * p.sphereRadiusMm ** 3;
+  const rod = Math.PI * p.boneRadiusMm ** 2 * height;
+  const box = (p.size * p.pixelMm) ** 2 * height;
+  return { body: (cylinder - sphere - rod) / 1000, lungs: sphere / 1000, bone: rod / 1000, air: (box - cylinder) / 1000 };
+}
+
+/** The phantom as HU values, i fastest (for engine tests that skip DICOM). */
+export function phantomValues(p: CtPhantom): Int16Array {
+  const out = new Int16Array(p.size * p.size * p.slices);
+  for (let z = 0; z < p.slices; z++) for (let y = 0; y < p.size; y++) for (let x = 0; x < p.size; x++) out[(z * p.size + y) * p.size + x] = phantomHu(p, x, y, z);
+  return out;
+}
+
+const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
+
+/**
+ * The phantom as a CT series of single-frame DICOM files (Explicit VR Little Endian, 16-bit
+ * signed, rescale intercept −1024), slice k at z = k × sliceMm: one file per slice.
+ */
+export function phantomSeries(p: CtPhantom = DEFAULT_PHANTOM, ids: { patientId?: string; patientName?: string } = {}): { files: Buffer[]; studyUid: string; seriesUid: string; sopUids: string[] } {
+  const studyUid = uidFromUuid();
+  const seriesUid = uidFromUuid();
+  const sopUids: string[] = [];
+  const files: Buffer[] = [];
+  const origin = -((p.size - 1) / 2) * p.pixelMm;
+  for (let z = 0; z < p.slices; z++) {
+    const pixels = new Int16Array(p.size * p.size);
+    for (let y = 0; y < p.size; y++) for (let x = 0; x < p.size; x++) pixels[y * p.size + x] = phantomHu(p, x, y, z) + 1024;
+    const sop = uidFromUuid();
+    sopUids.push(sop);
+    files.push(
+      writeDicom(
+        [
+          { tag: 0x00080016, vr: 'UI', value: CT_IMAGE_STORAGE },
+          { tag: 0x00080018, vr: 'UI', value: sop },
+          { tag: 0x00080020, vr: 'DA', value: '20260301' },
+          { tag: 0x00080060, vr: 'CS', value: 'CT' },
+          { tag: 0x0008103e, vr: 'LO', value: 'Segmentation phantom' },
+          { tag: 0x00100010, vr: 'PN', value: ids.patientName ?? 'Phantom^Segmentation' },
+          { tag: 0x00100020, vr: 'LO', value: ids.patientId ?? 'SEG-PHANTOM' },
+          { tag: 0x00180050, vr: 'DS', value: p.sliceMm },
+          { tag: 0x0020000d, vr: 'UI', value: studyUid },
+          { tag: 0x0020000e, vr: 'UI', value: seriesUid },
+          { tag: 0x00200011, vr: 'IS', value: '1' },
+          { tag: 0x00200013, vr: 'IS', value: String(z + 1) },
+          { tag: 0x00200032, vr: 'DS', value: [origin, origin, z * p.sliceMm] },
+          { tag: 0x00200037, vr: 'DS', value: [1, 0, 0, 0, 1, 0] },
+          { tag: 0x00280002, vr: 'US', value: 1 },
+          { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+          { tag: 0x00280010, vr: 'US', value: p.size },
+          { tag: 0x00280011, vr: 'US', value: p.size },
+          { tag: 0x00280030, vr: 'DS', value: [p.pixelMm, p.pixelMm] },
+          { tag: 0x00280100, vr: 'US', value: 16 },
+          { tag: 0x00280101, vr: 'US', value: 16 },
+          { tag: 0x00280102, vr: 'US', value: 15 },
+          { tag: 0x00280103, vr: 'US', value: 1 },
+          { tag: 0x00281050, vr: 'DS', value: 40 },
+          { tag: 0x00281051, vr: 'DS', value: 400 },
+          { tag: 0x00281052, vr: 'DS', value: -1024 },
+          { tag: 0x00281053, vr: 'DS', value: 1 },
+          { tag: 0x7fe00010, vr: 'OW', value: new Uint8Array(pixels.buffer) },
+        ],
+        { sopClassUid: CT_IMAGE_STORAGE, sopInstanceUid: sop },
+      ),
+    );
+  }
+  return { files, studyUid, seriesUid, sopUids };
+}
