@@ -50,12 +50,13 @@ export function flood3d(mask: Uint8Array, dims: Dims, seeds: Iterable<number>, f
   const plane = nx * ny;
   const queue = new IndexQueue();
   let count = 0;
-  for (const seed of seeds) {
-    if (mask[seed] !== from) continue;
-    mask[seed] = to;
-    queue.push(seed);
+  const visit = (n: number) => {
+    if (mask[n] !== from) return;
+    mask[n] = to;
+    queue.push(n);
     count++;
-  }
+  };
+  for (const seed of seeds) visit(seed);
   let steps = 0;
   while (queue.length > 0) {
     if (++steps % CHECK_EVERY === 0) signal?.throwIfAborted();
@@ -63,12 +64,12 @@ export function flood3d(mask: Uint8Array, dims: Dims, seeds: Iterable<number>, f
     const x = v % nx;
     const y = ((v - x) / nx) % ny;
     const z = (v - x - y * nx) / plane;
-    if (x > 0 && mask[v - 1] === from) (mask[v - 1] = to), queue.push(v - 1), count++;
-    if (x < nx - 1 && mask[v + 1] === from) (mask[v + 1] = to), queue.push(v + 1), count++;
-    if (y > 0 && mask[v - nx] === from) (mask[v - nx] = to), queue.push(v - nx), count++;
-    if (y < ny - 1 && mask[v + nx] === from) (mask[v + nx] = to), queue.push(v + nx), count++;
-    if (z > 0 && mask[v - plane] === from) (mask[v - plane] = to), queue.push(v - plane), count++;
-    if (z < nz - 1 && mask[v + plane] === from) (mask[v + plane] = to), queue.push(v + plane), count++;
+    if (x > 0) visit(v - 1);
+    if (x < nx - 1) visit(v + 1);
+    if (y > 0) visit(v - nx);
+    if (y < ny - 1) visit(v + nx);
+    if (z > 0) visit(v - plane);
+    if (z < nz - 1) visit(v + plane);
   }
   return count;
 }
@@ -128,8 +129,14 @@ export function fillHolesPerSlice(mask: Uint8Array, dims: Dims, signal?: AbortSi
       outside[p] = 1;
       queue.push(p);
     };
-    for (let x = 0; x < nx; x++) seed(x), seed((ny - 1) * nx + x);
-    for (let y = 0; y < ny; y++) seed(y * nx), seed(y * nx + nx - 1);
+    for (let x = 0; x < nx; x++) {
+      seed(x);
+      seed((ny - 1) * nx + x);
+    }
+    for (let y = 0; y < ny; y++) {
+      seed(y * nx);
+      seed(y * nx + nx - 1);
+    }
     while (queue.length > 0) {
       const p = queue.shift();
       const x = p % nx;
