@@ -49,7 +49,7 @@ const schema = z
       .trim()
       .regex(/^(gpu|cpu|mps|gpu:\d+)$/, "must be 'gpu', 'cpu', 'mps' or 'gpu:N'")
       .optional(),
-    SEGMENTATION_TIMEOUT_SECONDS: intFromEnv(300, 10, 24 * 60 * 60),
+    SEGMENTATION_TIMEOUT_SECONDS: intFromEnv(300, 1, 24 * 60 * 60),
     SEGMENTATION_MAX_VOXELS: intFromEnv(2 ** 27, 1, 2 ** 31 - 1),
   })
   .transform((raw) => {

@@ -67,19 +67,30 @@ export function phantomValues(p: CtPhantom): Int16Array {
 
 const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 
+export interface CtGrid {
+  size: number;
+  slices: number;
+  pixelMm: number;
+  sliceMm: number;
+}
+
 /**
- * The phantom as a CT series of single-frame DICOM files (Explicit VR Little Endian, 16-bit
- * signed, rescale intercept −1024), slice k at z = k × sliceMm: one file per slice.
+ * A CT series of single-frame DICOM files (Explicit VR Little Endian, 16-bit signed, rescale
+ * intercept −1024) with the HU the function gives per voxel; slice k at z = k × sliceMm.
  */
-export function phantomSeries(p: CtPhantom = DEFAULT_PHANTOM, ids: { patientId?: string; patientName?: string } = {}): { files: Buffer[]; studyUid: string; seriesUid: string; sopUids: string[] } {
+export function ctSeries(
+  grid: CtGrid,
+  hu: (x: number, y: number, z: number) => number,
+  ids: { patientId?: string; patientName?: string; description?: string } = {},
+): { files: Buffer[]; studyUid: string; seriesUid: string; sopUids: string[] } {
   const studyUid = uidFromUuid();
   const seriesUid = uidFromUuid();
   const sopUids: string[] = [];
   const files: Buffer[] = [];
-  const origin = -((p.size - 1) / 2) * p.pixelMm;
-  for (let z = 0; z < p.slices; z++) {
-    const pixels = new Int16Array(p.size * p.size);
-    for (let y = 0; y < p.size; y++) for (let x = 0; x < p.size; x++) pixels[y * p.size + x] = phantomHu(p, x, y, z) + 1024;
+  const origin = -((grid.size - 1) / 2) * grid.pixelMm;
+  for (let z = 0; z < grid.slices; z++) {
+    const pixels = new Int16Array(grid.size * grid.size);
+    for (let y = 0; y < grid.size; y++) for (let x = 0; x < grid.size; x++) pixels[y * grid.size + x] = hu(x, y, z) + 1024;
     const sop = uidFromUuid();
     sopUids.push(sop);
     files.push(
@@ -89,21 +100,21 @@ export function phantomSeries(p: CtPhantom = DEFAULT_PHANTOM, ids: { patientId?:
           { tag: 0x00080018, vr: 'UI', value: sop },
           { tag: 0x00080020, vr: 'DA', value: '20260301' },
           { tag: 0x00080060, vr: 'CS', value: 'CT' },
-          { tag: 0x0008103e, vr: 'LO', value: 'Segmentation phantom' },
+          { tag: 0x0008103e, vr: 'LO', value: ids.description ?? 'Segmentation phantom' },
           { tag: 0x00100010, vr: 'PN', value: ids.patientName ?? 'Phantom^Segmentation' },
           { tag: 0x00100020, vr: 'LO', value: ids.patientId ?? 'SEG-PHANTOM' },
-          { tag: 0x00180050, vr: 'DS', value: p.sliceMm },
+          { tag: 0x00180050, vr: 'DS', value: grid.sliceMm },
           { tag: 0x0020000d, vr: 'UI', value: studyUid },
           { tag: 0x0020000e, vr: 'UI', value: seriesUid },
           { tag: 0x00200011, vr: 'IS', value: '1' },
           { tag: 0x00200013, vr: 'IS', value: String(z + 1) },
-          { tag: 0x00200032, vr: 'DS', value: [origin, origin, z * p.sliceMm] },
+          { tag: 0x00200032, vr: 'DS', value: [origin, origin, z * grid.sliceMm] },
           { tag: 0x00200037, vr: 'DS', value: [1, 0, 0, 0, 1, 0] },
           { tag: 0x00280002, vr: 'US', value: 1 },
           { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-          { tag: 0x00280010, vr: 'US', value: p.size },
-          { tag: 0x00280011, vr: 'US', value: p.size },
-          { tag: 0x00280030, vr: 'DS', value: [p.pixelMm, p.pixelMm] },
+          { tag: 0x00280010, vr: 'US', value: grid.size },
+          { tag: 0x00280011, vr: 'US', value: grid.size },
+          { tag: 0x00280030, vr: 'DS', value: [grid.pixelMm, grid.pixelMm] },
           { tag: 0x00280100, vr: 'US', value: 16 },
           { tag: 0x00280101, vr: 'US', value: 16 },
           { tag: 0x00280102, vr: 'US', value: 15 },
@@ -119,4 +130,9 @@ export function phantomSeries(p: CtPhantom = DEFAULT_PHANTOM, ids: { patientId?:
     );
   }
   return { files, studyUid, seriesUid, sopUids };
+}
+
+/** The phantom as a CT series (see ctSeries). */
+export function phantomSeries(p: CtPhantom = DEFAULT_PHANTOM, ids: { patientId?: string; patientName?: string } = {}) {
+  return ctSeries(p, (x, y, z) => phantomHu(p, x, y, z), ids);
 }
