@@ -19,6 +19,8 @@ export interface CtPhantom {
   sphereRadiusMm: number;
   /** Sphere centre, mm from the image centre along x (columns). */
   sphereOffsetMm: number;
+  /** … and along y (rows, downwards); default 0. */
+  sphereOffsetYMm?: number;
   boneRadiusMm: number;
   /** Rod axis, mm from the image centre along x (columns); negative is to the left. */
   boneOffsetMm: number;
@@ -43,7 +45,7 @@ export function phantomHu(p: CtPhantom, x: number, y: number, z: number): number
   const my = (y - c) * p.pixelMm;
   const mz = (z - (p.slices - 1) / 2) * p.sliceMm;
   if (Math.hypot(mx, my) > p.bodyRadiusMm) return -1000;
-  if (Math.hypot(mx - p.sphereOffsetMm, my, mz) <= p.sphereRadiusMm) return -1000;
+  if (Math.hypot(mx - p.sphereOffsetMm, my - (p.sphereOffsetYMm ?? 0), mz) <= p.sphereRadiusMm) return -1000;
   if (Math.hypot(mx - p.boneOffsetMm, my) <= p.boneRadiusMm) return 700;
   return 40;
 }
