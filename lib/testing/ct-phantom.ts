@@ -1,4 +1,4 @@
-import { writeDicom } from '@/lib/dicom/writer';
+import { syntheticCtSlice } from './synthetic-ct';
 import { uidFromUuid } from '@/lib/ingest/uid';
 
 /**
@@ -67,8 +67,6 @@ export function phantomValues(p: CtPhantom): Int16Array {
   return out;
 }
 
-const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
-
 export interface CtGrid {
   size: number;
   slices: number;
@@ -87,50 +85,23 @@ export function ctSeries(
 ): { files: Buffer[]; studyUid: string; seriesUid: string; sopUids: string[] } {
   const studyUid = uidFromUuid();
   const seriesUid = uidFromUuid();
-  const sopUids: string[] = [];
-  const files: Buffer[] = [];
-  const origin = -((grid.size - 1) / 2) * grid.pixelMm;
-  for (let z = 0; z < grid.slices; z++) {
-    const pixels = new Int16Array(grid.size * grid.size);
-    for (let y = 0; y < grid.size; y++) for (let x = 0; x < grid.size; x++) pixels[y * grid.size + x] = hu(x, y, z) + 1024;
-    const sop = uidFromUuid();
-    sopUids.push(sop);
-    files.push(
-      writeDicom(
-        [
-          { tag: 0x00080016, vr: 'UI', value: CT_IMAGE_STORAGE },
-          { tag: 0x00080018, vr: 'UI', value: sop },
-          { tag: 0x00080020, vr: 'DA', value: '20260301' },
-          { tag: 0x00080060, vr: 'CS', value: 'CT' },
-          { tag: 0x0008103e, vr: 'LO', value: ids.description ?? 'Segmentation phantom' },
-          { tag: 0x00100010, vr: 'PN', value: ids.patientName ?? 'Phantom^Segmentation' },
-          { tag: 0x00100020, vr: 'LO', value: ids.patientId ?? 'SEG-PHANTOM' },
-          { tag: 0x00180050, vr: 'DS', value: grid.sliceMm },
-          { tag: 0x0020000d, vr: 'UI', value: studyUid },
-          { tag: 0x0020000e, vr: 'UI', value: seriesUid },
-          { tag: 0x00200011, vr: 'IS', value: '1' },
-          { tag: 0x00200013, vr: 'IS', value: String(z + 1) },
-          { tag: 0x00200032, vr: 'DS', value: [origin, origin, z * grid.sliceMm] },
-          { tag: 0x00200037, vr: 'DS', value: [1, 0, 0, 0, 1, 0] },
-          { tag: 0x00280002, vr: 'US', value: 1 },
-          { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-          { tag: 0x00280010, vr: 'US', value: grid.size },
-          { tag: 0x00280011, vr: 'US', value: grid.size },
-          { tag: 0x00280030, vr: 'DS', value: [grid.pixelMm, grid.pixelMm] },
-          { tag: 0x00280100, vr: 'US', value: 16 },
-          { tag: 0x00280101, vr: 'US', value: 16 },
-          { tag: 0x00280102, vr: 'US', value: 15 },
-          { tag: 0x00280103, vr: 'US', value: 1 },
-          { tag: 0x00281050, vr: 'DS', value: 40 },
-          { tag: 0x00281051, vr: 'DS', value: 400 },
-          { tag: 0x00281052, vr: 'DS', value: -1024 },
-          { tag: 0x00281053, vr: 'DS', value: 1 },
-          { tag: 0x7fe00010, vr: 'OW', value: new Uint8Array(pixels.buffer) },
-        ],
-        { sopClassUid: CT_IMAGE_STORAGE, sopInstanceUid: sop },
-      ),
-    );
-  }
+  const sopUids = Array.from({ length: grid.slices }, () => uidFromUuid());
+  const files = sopUids.map((sopUid, z) =>
+    syntheticCtSlice({
+      size: grid.size,
+      index: z,
+      studyUid,
+      seriesUid,
+      sopUid,
+      hu: (x, y) => hu(x, y, z),
+      pixelMm: grid.pixelMm,
+      sliceMm: grid.sliceMm,
+      originMm: -((grid.size - 1) / 2) * grid.pixelMm,
+      patientName: ids.patientName ?? 'Phantom^Segmentation',
+      patientId: ids.patientId ?? 'SEG-PHANTOM',
+      seriesDescription: ids.description ?? 'Segmentation phantom',
+    }),
+  );
   return { files, studyUid, seriesUid, sopUids };
 }
 
