@@ -38,6 +38,20 @@ const schema = z
     UPLOAD_MAX_INFLATED_BYTES: intFromEnv(2 * 1024 ** 3, 1, 256 * 1024 ** 3),
     UPLOAD_MAX_ARCHIVE_ENTRIES: intFromEnv(20_000, 1, 1_000_000),
     UPLOAD_EXPIRATION_HOURS: intFromEnv(24, 1, 24 * 365),
+    TOTALSEGMENTATOR_PATH: z.string().trim().min(1).optional(),
+    TOTALSEGMENTATOR_URL: z
+      .string()
+      .trim()
+      .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+      .optional(),
+    TOTALSEGMENTATOR_TOKEN: z.string().trim().min(1).optional(),
+    TOTALSEGMENTATOR_DEVICE: z
+      .string()
+      .trim()
+      .regex(/^(gpu|cpu|mps|gpu:\d+)$/, "must be 'gpu', 'cpu', 'mps' or 'gpu:N'")
+      .optional(),
+    SEGMENTATION_TIMEOUT_SECONDS: intFromEnv(300, 1, 24 * 60 * 60),
+    SEGMENTATION_MAX_VOXELS: intFromEnv(2 ** 27, 1, 2 ** 31 - 1),
   })
   .transform((raw) => {
     const secret = raw.AUTH_SECRET || raw.SESSION_SECRET || undefined;
@@ -61,6 +75,14 @@ const schema = z
         maxInflatedBytes: raw.UPLOAD_MAX_INFLATED_BYTES,
         maxArchiveEntries: raw.UPLOAD_MAX_ARCHIVE_ENTRIES,
         expirationMs: raw.UPLOAD_EXPIRATION_HOURS * 60 * 60 * 1000,
+      },
+      segmentation: {
+        totalSegmentatorPath: raw.TOTALSEGMENTATOR_PATH,
+        totalSegmentatorUrl: raw.TOTALSEGMENTATOR_URL,
+        totalSegmentatorToken: raw.TOTALSEGMENTATOR_TOKEN,
+        totalSegmentatorDevice: raw.TOTALSEGMENTATOR_DEVICE,
+        timeoutSeconds: raw.SEGMENTATION_TIMEOUT_SECONDS,
+        maxVoxels: raw.SEGMENTATION_MAX_VOXELS,
       },
     };
   });

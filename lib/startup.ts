@@ -19,6 +19,8 @@ export async function startServer(): Promise<void> {
   // Handlers first: a job claimed before its handler exists would fail as an unknown kind.
   const { registerProcessingJobs } = await import('@/lib/imaging/processing');
   registerProcessingJobs();
+  const { registerSegmentationJobs } = await import('@/lib/segmentation/jobs');
+  registerSegmentationJobs();
   const { startWorker } = await import('@/lib/jobs');
   const worker = startWorker();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

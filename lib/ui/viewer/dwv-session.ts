@@ -446,6 +446,29 @@ export class DwvSession {
   private emitInvert() {
     this.listener.invertChanged(this.isInverted());
   }
+
+  /**
+   * How the image layer draws image pixels onto its canvas (dwv: setTransform(scale, 0, 0, scale,
+   * −offset·scale)), and that canvas: overlays in image pixel coordinates (segmentations) draw
+   * with the same transform and stay aligned through zoom, pan and flips. Null before an image.
+   */
+  imagePlaneTransform(): { scaleX: number; scaleY: number; offsetX: number; offsetY: number; canvas: HTMLCanvasElement } | null {
+    const layer = this.dataId === null ? undefined : this.app.getViewLayersByDataId(this.dataId)[0];
+    const canvas = layer ? document.getElementById(layer.getId())?.querySelector('canvas') : null;
+    if (!layer || !canvas) return null;
+    const scale = layer.getScale();
+    const offset = layer.displayToPlanePos(new this.dwv.Point2D(0, 0));
+    return { scaleX: scale.x, scaleY: scale.y, offsetX: offset.getX(), offsetY: offset.getY(), canvas };
+  }
+
+  /** Calls back after dwv redraws (slice, zoom, pan, window, resize); answers the unsubscribe. */
+  onRender(callback: () => void): () => void {
+    const events = ['renderend', 'zoomchange', 'offsetchange', 'positionchange'];
+    for (const type of events) this.app.addEventListener(type, callback);
+    return () => {
+      for (const type of events) this.app.removeEventListener(type, callback);
+    };
+  }
 }
 
 function errorMessage(error: unknown): string {

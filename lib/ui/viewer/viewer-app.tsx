@@ -7,6 +7,7 @@ import { CornerOverlay } from './corner-overlay';
 import { DwvSession, type LoadedImage, type Measurement, type PositionState, type ViewerTool, type WindowState } from './dwv-session';
 import { HelpOverlay } from './help-overlay';
 import { MeasurementList } from './measurement-list';
+import { SegmentationOverlay, SegmentationPanel, useSegmentations } from './segmentation-panel';
 import { SeriesPanel } from './series-panel';
 import { shortcutFor, type ShortcutAction } from './shortcuts';
 import { TagBrowser } from './tag-browser';
@@ -127,6 +128,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   const series = useMemo<ViewerSeries | null>(() => data?.series.find((s) => s.id === seriesId) ?? null, [data, seriesId]);
 
   const units = useMemo(() => (series ? loadUnits(series.instances) : []), [series]);
+  const segmentation = useSegmentations(studyId, seriesId);
   const requestedUnit =
     unitChoice && unitChoice.seriesId === seriesId ? unitChoice.index : series && initialView.series === series.id && initialView.instance ? initialView.instance - 1 : 0;
   const unitIndex = Math.max(0, Math.min(units.length - 1, requestedUnit));
@@ -452,6 +454,15 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
         <button type="button" className={tagsOpen ? 'tool active' : 'tool'} aria-pressed={tagsOpen} onClick={() => setTagsOpen((v) => !v)} title="DICOM tags (T)">
           Tags
         </button>
+        <button
+          type="button"
+          className={segmentation.open ? 'tool active' : 'tool'}
+          aria-pressed={segmentation.open}
+          onClick={() => segmentation.setOpen((v) => !v)}
+          title="Segmentation: run an engine, show the overlay and volumes"
+        >
+          Segment
+        </button>
         <button type="button" className="tool" onClick={copyLink} title="Copy a link to this view">
           {copied ? 'Link copied' : 'Copy link'}
         </button>
@@ -465,6 +476,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
 
         <section className="viewer-stage" aria-label="Image">
           <div ref={hostRef} id={DIV_ID} className={`viewer-canvas tool-${tool}`} data-testid="viewer-canvas" />
+          <SegmentationOverlay state={segmentation} session={session} position={position} ready={ready} />
           {overlay && ready ? <CornerOverlay study={studyInfo} series={series} position={position} window={windowLevel} /> : null}
           {load.phase === 'loading' ? (
             <div className="viewer-progress" data-testid="load-progress">
@@ -531,6 +543,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
               onChange={(e) => session?.setIndex(Number(e.target.value) - 1)}
             />
           </section>
+          {segmentation.open ? <SegmentationPanel state={segmentation} seriesModality={image?.modality || series?.modality || null} /> : null}
           <MeasurementList measurements={measurements} hasSpacing={image?.hasSpacing ?? true} onClear={() => session?.deleteMeasurements()} />
           {tagsOpen ? <TagBrowser tagsUrl={tagsUrl} label={series ? `Series ${series.number ?? '—'}, image ${position ? position.index + 1 : 1}` : ''} /> : null}
         </aside>
