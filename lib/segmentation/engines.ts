@@ -19,23 +19,26 @@ export function getEngine(name: EngineName): SegmentationEngine {
 
 const classNames = new Set([...classesOf('total'), ...classesOf('total_mr')]);
 
+/** TotalSegmentator's options, as requested and as a segmentation reports them. */
+export const segmentationOptionsSchema = z
+  .object({
+    fast: z.boolean().optional().describe('The 3 mm model (--fast)'),
+    roiSubset: z
+      .array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'class names are letters, digits and _'))
+      .max(200)
+      .refine((names) => names.every((n) => classNames.has(n)), { message: 'unknown TotalSegmentator class name' })
+      .optional()
+      .describe('Only these TotalSegmentator classes (--roi_subset)'),
+    multilabel: z.boolean().optional().describe('One multi-label file (--ml)'),
+  })
+  .strict();
+
 /** Body of POST /api/studies/{id}/segmentations. */
 export const segmentationRequestSchema = z
   .object({
     seriesId: z.string().uuid(),
     engine: z.enum(ENGINE_NAMES).default(DEFAULT_ENGINE),
-    options: z
-      .object({
-        fast: z.boolean().optional(),
-        roiSubset: z
-          .array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'class names are letters, digits and _'))
-          .max(200)
-          .refine((names) => names.every((n) => classNames.has(n)), { message: 'unknown TotalSegmentator class name' })
-          .optional(),
-        multilabel: z.boolean().optional(),
-      })
-      .strict()
-      .default({}),
+    options: segmentationOptionsSchema.default({}).describe('TotalSegmentator only; the built-in engine takes none'),
   })
   .strict()
   .refine((r) => r.engine === 'totalsegmentator' || Object.keys(r.options).length === 0, {

@@ -14,7 +14,7 @@ import { objectPath, readObject } from '@/lib/storage';
 import { getEngine, type SegmentationRequest } from './engines';
 import { SEGMENT_SERIES, type SegmentationContent } from './jobs';
 import { readSliceLabels, renderOverlayPng, SliceNotFoundError } from './label-map';
-import type { Rgb, SegmentationOptions } from './types';
+import type { EngineName, Rgb, SegmentationOptions } from './types';
 
 /** Who may start a segmentation (reading results is open to every role, like the images). */
 export const SEGMENTATION_ROLES = ['admin', 'radiologist', 'clinician'] as const;
@@ -25,7 +25,7 @@ export interface SegmentationView {
   id: string;
   studyId: string;
   seriesId: string | null;
-  engine: string;
+  engine: EngineName;
   model: string | null;
   options: SegmentationOptions;
   status: SegmentationStatus;

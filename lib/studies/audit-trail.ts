@@ -11,17 +11,18 @@ export const AUDIT_OUTCOMES = auditOutcome.enumValues;
 /** A day (YYYY-MM-DD, UTC) or an ISO 8601 instant. */
 const instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
 
-export const studyAuditQuerySchema = z
-  .object({
-    page: z.coerce.number().int().min(1).max(100_000).default(1),
-    pageSize: z.coerce.number().int().min(1).max(200).default(25),
-    action: z.string().trim().regex(/^[a-z][a-z0-9_.:-]{0,63}$/i, 'must be an audit action such as study.read').optional(),
-    outcome: z.enum(AUDIT_OUTCOMES).optional(),
-    /** Part of the actor's email, or a user or token id. */
-    actor: z.string().trim().min(1).max(254).optional(),
-    from: instant.optional(),
-    to: instant.optional(),
-  })
+/** The query string of GET /api/studies/{id}/audit as given (what the OpenAPI document lists). */
+export const studyAuditParamsSchema = z.object({
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(25),
+  action: z.string().trim().regex(/^[a-z][a-z0-9_.:-]{0,63}$/i, 'must be an audit action such as study.read').optional(),
+  outcome: z.enum(AUDIT_OUTCOMES).optional(),
+  actor: z.string().trim().min(1).max(254).optional().describe("Part of the actor's email, or a user or token id"),
+  from: instant.optional().describe('From this day (YYYY-MM-DD, UTC) or instant (ISO 8601), inclusive'),
+  to: instant.optional().describe('Up to this day (the whole day) or instant, exclusive'),
+});
+
+export const studyAuditQuerySchema = studyAuditParamsSchema
   .transform((q) => ({
     ...q,
     from: q.from ? new Date(q.from) : undefined,

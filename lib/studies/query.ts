@@ -13,7 +13,9 @@ const dicomDate = z
   .string()
   .trim()
   .regex(/^\d{4}-?\d{2}-?\d{2}$/, 'use YYYY-MM-DD or YYYYMMDD')
-  .transform((v) => v.replace(/-/g, ''));
+  .transform((v) => v.replace(/-/g, ''))
+  // Says what comes out (YYYYMMDD), so saved filters are described exactly in the OpenAPI document.
+  .pipe(z.string().regex(/^\d{8}$/));
 
 /** `a,b`, `["a","b"]` or a repeated query parameter: one list, empty items dropped, no repeats. */
 function toList(value: unknown): unknown {

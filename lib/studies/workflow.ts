@@ -36,7 +36,7 @@ export const studyChangeSchema = z
     assigneeId: z.string().uuid().nullable().optional(),
     priority: z.enum(STUDY_PRIORITIES).optional(),
     /** Refused (see STATUS_IS_AUTOMATIC); declared so the refusal can say why. */
-    status: z.unknown().optional(),
+    status: z.unknown().optional().describe('Refused (400): status follows the workflow and is never set by hand'),
     /**
      * Optimistic check: the change applies only while the study is still assigned to this user
      * (null: unassigned), so two radiologists claiming one study cannot both get it.

@@ -123,6 +123,8 @@ export function buildOpenApiDocument(endpoints: EndpointDef[] = ALL_ENDPOINTS): 
       { name: 'system' },
       { name: 'auth' },
       { name: 'studies' },
+      { name: 'worklist', description: 'Workflow (assignee, priority), saved searches, audit trail' },
+      { name: 'segmentation', description: 'Segmentation jobs, results, overlays and label maps' },
       { name: 'jobs' },
       { name: 'uploads' },
       { name: 'tokens' },

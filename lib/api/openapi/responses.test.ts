@@ -3,14 +3,17 @@
  * fixtures) checked against the OpenAPI document with ajv: success and error bodies alike. Every
  * documented success response must be exercised here, or be listed in NOT_EXERCISED with a reason.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDicomMetadata } from '@/lib/dicom';
+import { waitFor, workerPool } from '@/lib/jobs/testing/helpers';
+import { registerSegmentationJobs, SEGMENT_SERIES } from '@/lib/segmentation/jobs';
 import { appRouter } from '@/lib/testing/app-routes';
 import { dicomCorpus } from '@/lib/testing/corpus';
 import { replaceAscii, variantUid } from '@/lib/testing/dicom-series';
-import { createTestToken } from '@/lib/testing/fixtures';
+import { ctSeries, DEFAULT_PHANTOM, phantomHu, type CtPhantom } from '@/lib/testing/ct-phantom';
+import { createTestToken, createTestUser } from '@/lib/testing/fixtures';
 import { serveHandlers } from '@/lib/testing/http';
 import { buildOpenApiDocument } from './document';
 import { createResponseValidator } from './validate';
@@ -65,13 +68,17 @@ function multipart(parts: Buffer[], boundary = 'b0undary') {
   return { body: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]), type: `multipart/related; type="application/dicom"; boundary=${boundary}` };
 }
 
+const segmentationWorkers = workerPool({ kinds: [SEGMENT_SERIES] });
+
 beforeAll(async () => {
+  registerSegmentationJobs();
   admin = (await createTestToken('admin')).secret;
   viewer = (await createTestToken('viewer', ['studies:read'])).secret;
   server = await serveHandlers({ '/api': appRouter(['app/api']), '/dicomweb': appRouter(['app/dicomweb']) });
 });
 
 afterAll(async () => {
+  await segmentationWorkers.stopAll();
   await server?.close();
 });
 
@@ -149,6 +156,129 @@ describe('real responses match the OpenAPI document', () => {
     expect((await call('GET', `/api/jobs/${job.body.jobId}`)).status).toBe(200);
     expect((await call('GET', '/api/jobs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
+
+  it('worklist: workflow changes, assignees, saved searches and the audit trail', async () => {
+    const radiologist = await createTestUser('radiologist');
+    const assignees = await call('GET', '/api/assignees');
+    expect(assignees.status).toBe(200);
+    expect(assignees.body.assignees).toEqual(expect.arrayContaining([expect.objectContaining({ id: radiologist.id, role: 'radiologist' })]));
+
+    const study = `/api/studies/${studyId}`;
+    const assigned = await call('PATCH', study, { json: { assigneeId: radiologist.id, priority: 'urgent', expectedAssigneeId: null } });
+    expect(assigned.status).toBe(200);
+    expect(assigned.body.study).toMatchObject({ id: studyId, priority: 'urgent', assignee: { id: radiologist.id, email: radiologist.email } });
+    expect((await call('PATCH', study, { json: { assigneeId: null, expectedAssigneeId: null } })).status).toBe(409);
+    expect((await call('PATCH', study, { json: { status: 'reported' } })).status).toBe(400);
+    expect((await call('PATCH', study, { json: {} })).status).toBe(400);
+    expect((await call('PATCH', study, { json: { assigneeId: randomUUID() } })).status).toBe(400);
+    expect((await call('PATCH', study, { body: 'priority=stat', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect((await call('PATCH', study, { json: { priority: 'stat', note: 'x'.repeat(20_000) } })).status).toBe(413);
+    expect((await call('PATCH', study, { token: viewer, json: { priority: 'stat' } })).status).toBe(403);
+    expect((await call('PATCH', '/api/studies/00000000-0000-4000-8000-000000000000', { json: { priority: 'stat' } })).status).toBe(404);
+    const detail = await call('GET', study);
+    expect(detail.body.study.assignee).toMatchObject({ id: radiologist.id });
+    const filtered = await call('GET', `/api/studies?assignee=${radiologist.id}&priority=urgent,stat`);
+    expect(filtered.status).toBe(200);
+    expect(filtered.body.studies.map((s: { id: string }) => s.id)).toContain(studyId);
+    expect((await call('GET', '/api/studies?assignee=me')).status).toBe(400);
+
+    const created = await call('POST', '/api/saved-searches', { json: { name: 'Urgent for Dr R', filters: { priority: 'urgent', assignee: radiologist.id, dateFrom: '1990-01-01' } } });
+    expect(created.status).toBe(201);
+    const saved = created.body.savedSearch;
+    expect(created.headers.get('location')).toBe(`/api/saved-searches/${saved.id}`);
+    expect(saved.filters).toMatchObject({ priority: ['urgent'], dateFrom: '19900101', pageSize: 50 });
+    expect((await call('POST', '/api/saved-searches', { json: { name: 'URGENT FOR DR R', filters: {} } })).status).toBe(409);
+    expect((await call('POST', '/api/saved-searches', { json: { name: '', filters: {} } })).status).toBe(400);
+    expect((await call('POST', '/api/saved-searches', { body: '{', headers: { 'content-type': 'application/json' } })).status).toBe(400);
+    expect((await call('POST', '/api/saved-searches', { token: viewer, json: { name: 'x', filters: {} } })).status).toBe(403);
+    expect((await call('GET', '/api/saved-searches')).body.savedSearches.map((s: { id: string }) => s.id)).toContain(saved.id);
+    expect((await call('GET', `/api/saved-searches/${saved.id}`)).status).toBe(200);
+    expect((await call('GET', `/api/saved-searches/${saved.id}`, { token: viewer })).status).toBe(404);
+    const applied = await call('GET', `/api/studies?savedSearch=${saved.id}`);
+    expect(applied.status).toBe(200);
+    expect(applied.body.studies.map((s: { id: string }) => s.id)).toContain(studyId);
+    expect((await call('GET', `/api/studies?savedSearch=${randomUUID()}`)).status).toBe(404);
+    const renamed = await call('PATCH', `/api/saved-searches/${saved.id}`, { json: { name: 'Renamed' } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.savedSearch).toMatchObject({ name: 'Renamed', filters: saved.filters });
+    expect((await call('PATCH', `/api/saved-searches/${saved.id}`, { json: {} })).status).toBe(400);
+    expect((await call('DELETE', `/api/saved-searches/${saved.id}`)).status).toBe(204);
+    expect((await call('DELETE', `/api/saved-searches/${saved.id}`)).status).toBe(404);
+
+    const trail = await call('GET', `${study}/audit?pageSize=5`);
+    expect(trail.status).toBe(200);
+    expect(trail.body.actions).toEqual(expect.arrayContaining(['study.read', 'study.update']));
+    const updates = await call('GET', `${study}/audit?action=study.update&outcome=success&from=2000-01-01`);
+    expect(updates.body.entries.length).toBeGreaterThan(0);
+    expect(updates.body.entries.every((e: { action: string }) => e.action === 'study.update')).toBe(true);
+    expect((await call('GET', `${study}/audit?from=2030-01-01&to=2020-01-01`)).status).toBe(400);
+    expect((await call('GET', `${study}/audit`, { token: viewer })).status).toBe(403);
+  });
+
+  it('segmentation: request, job, results, overlay and label map', async () => {
+    const phantom: CtPhantom = { ...DEFAULT_PHANTOM, size: 48, slices: 12, pixelMm: 2, sliceMm: 2.5, bodyRadiusMm: 40, sphereRadiusMm: 12, sphereOffsetMm: 15, boneRadiusMm: 6, boneOffsetMm: -25 };
+    const patientId = `OAPI-SEG-${randomUUID().slice(0, 8)}`;
+    const series = ctSeries(phantom, (x, y, z) => phantomHu(phantom, x, y, z), { patientId });
+    const stow = multipart(series.files);
+    expect((await call('POST', '/dicomweb/studies', { body: stow.body, headers: { 'content-type': stow.type } })).status).toBe(200);
+    const segStudy = (await call('GET', `/api/studies?patientId=${patientId}`)).body.studies[0].id;
+    const seriesId = (await call('GET', `/api/studies/${segStudy}`)).body.study.series[0].id;
+
+    const engines = await call('GET', '/api/segmentations/engines');
+    expect(engines.status).toBe(200);
+    expect(engines.body.engines).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'builtin', available: true, default: true })]));
+
+    const path = `/api/studies/${segStudy}/segmentations`;
+    const requested = await call('POST', path, { json: { seriesId } });
+    expect(requested.status).toBe(202);
+    expect(requested.body).toMatchObject({ created: true, segmentation: { status: 'queued', engine: 'builtin', overlayUrl: null } });
+    const id = requested.body.segmentation.id;
+    expect(requested.headers.get('location')).toBe(`/api/segmentations/${id}`);
+    expect((await call('POST', path, { json: { seriesId } })).body).toMatchObject({ created: false, segmentation: { id } });
+    expect((await call('GET', `/api/segmentations/${id}/overlay?slice=0`)).status).toBe(409);
+    expect((await call('GET', `/api/segmentations/${id}/labelmap`)).status).toBe(409);
+    expect((await call('POST', path, { token: viewer, json: { seriesId } })).status).toBe(403);
+    expect((await call('POST', path, { json: { seriesId: randomUUID() } })).status).toBe(404);
+    expect((await call('POST', path, { json: { seriesId: 'x' } })).status).toBe(400);
+    expect((await call('POST', path, { json: { seriesId, options: { fast: true } } })).status).toBe(400);
+    expect((await call('POST', path, { body: 'seriesId=x', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect((await call('POST', '/api/studies/00000000-0000-4000-8000-000000000000/segmentations', { json: { seriesId } })).status).toBe(404);
+    const savedPath = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const unavailable = await call('POST', path, { json: { seriesId, engine: 'totalsegmentator' } });
+      expect(unavailable).toMatchObject({ status: 409, body: { error: { code: 'not_configured' } } });
+    } finally {
+      process.env.PATH = savedPath;
+    }
+
+    segmentationWorkers.start();
+    const done = await waitFor(
+      async () => {
+        const { body } = await call('GET', `/api/segmentations/${id}`);
+        return ['succeeded', 'failed', 'cancelled'].includes(body.segmentation.status) ? body.segmentation : undefined;
+      },
+      'the segmentation to finish',
+      60_000,
+    );
+    expect(done).toMatchObject({ status: 'succeeded', progress: 100, dims: [48, 48, 12], spacing: [2, 2, 2.5], overlayUrl: `/api/segmentations/${id}/overlay` });
+    expect(done.structures.map((s: { name: string }) => s.name)).toEqual(['body', 'lungs', 'bone', 'air']);
+    const listed = await call('GET', path);
+    expect(listed.status).toBe(200);
+    expect(listed.body.segmentations).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
+    expect((await call('GET', `/api/studies/${segStudy}`)).body.study.analyses).toEqual([expect.objectContaining({ id, kind: 'segmentation', status: 'final' })]);
+
+    const overlay = await call('GET', `/api/segmentations/${id}/overlay?slice=6`);
+    expect(overlay.status).toBe(200);
+    expect(overlay.headers.get('x-overlay-width')).toBe('48');
+    expect((await call('GET', `/api/segmentations/${id}/overlay?sop=${series.sopUids[3]}&labels=1,2`)).status).toBe(200);
+    expect((await call('GET', `/api/segmentations/${id}/overlay?slice=12`)).status).toBe(404);
+    expect((await call('GET', `/api/segmentations/${id}/overlay`)).status).toBe(400);
+    const labelMap = await call('GET', `/api/segmentations/${id}/labelmap`);
+    expect(labelMap.status).toBe(200);
+    expect((labelMap.body as Buffer).readInt32LE(0)).toBe(348);
+    expect((await call('GET', `/api/segmentations/${randomUUID()}`)).status).toBe(404);
+  }, 120_000);
 
   it('DICOMweb', async () => {
     const stow = multipart([mr.bytes]);

@@ -6,8 +6,18 @@
 import type { EndpointDef } from '../registry';
 import { coreEndpoints } from './core';
 import { dicomwebEndpoints } from './dicomweb';
+import { segmentationEndpoints } from './segmentation';
 import { studyEndpoints } from './studies';
 import { tokenEndpoints } from './tokens';
 import { uploadEndpoints } from './uploads';
+import { worklistEndpoints } from './worklist';
 
-export const ALL_ENDPOINTS: EndpointDef[] = [...coreEndpoints, ...studyEndpoints, ...uploadEndpoints, ...tokenEndpoints, ...dicomwebEndpoints];
+export const ALL_ENDPOINTS: EndpointDef[] = [
+  ...coreEndpoints,
+  ...studyEndpoints,
+  ...worklistEndpoints,
+  ...segmentationEndpoints,
+  ...uploadEndpoints,
+  ...tokenEndpoints,
+  ...dicomwebEndpoints,
+];

@@ -13,11 +13,14 @@ export const studyEndpoints = defineEndpoints([
     method: 'get',
     path: '/api/studies',
     operationId: 'listStudies',
-    summary: 'Search the worklist',
+    summary: 'Search the worklist (audited as study.search)',
+    description:
+      'status and priority take a list: repeated (status=processed&status=analysed) or comma-separated. assignee=me needs a signed-in user (400 for API tokens, which pass a user id). savedSearch applies one of the caller\u2019s saved searches, other parameters overriding it; an unknown or someone else\u2019s is a 404.',
     tags: ['studies'],
     auth: read,
     query: studyQuerySchema,
     responses: { 200: { description: 'A page of studies', schema: studyListSchema } },
+    errors: [404],
   },
   {
     method: 'get',
