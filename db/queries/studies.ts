@@ -171,16 +171,13 @@ export async function advanceStudyStatus(db: Executor, studyId: string, to: Stud
 
 /** Who may be assigned studies to read: active radiologists and administrators. */
 export const ASSIGNEE_ROLES = ['admin', 'radiologist'] as const;
-export type AssigneeRole = (typeof ASSIGNEE_ROLES)[number];
 
-export async function listAssignees(db: Executor): Promise<{ id: string; name: string; email: string; role: AssigneeRole }[]> {
-  const rows = await db
+export async function listAssignees(db: Executor) {
+  return db
     .select({ id: users.id, name: users.name, email: users.email, role: users.role })
     .from(users)
     .where(and(inArray(users.role, [...ASSIGNEE_ROLES]), eq(users.disabled, false)))
     .orderBy(asc(users.name), asc(users.email));
-  // The where clause keeps only assignee roles.
-  return rows as { id: string; name: string; email: string; role: AssigneeRole }[];
 }
 
 export async function findAssignee(db: Executor, userId: string) {

@@ -90,17 +90,6 @@ export const timestamp = z
 export const uuid = z.uuid();
 
 /**
- * A handler's answer run through its response schema, so it is exactly what the document
- * describes (Dates become ISO strings, unknown keys are dropped). A mismatch is the server's bug:
- * it is thrown as a plain Error (500, logged), never as a ZodError the caller would read as a 400.
- */
-export function conform<S extends z.ZodType>(schema: S, value: z.input<S>): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new Error(`Response does not match its OpenAPI schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`);
-}
-
-/**
  * Compile-time check that a lib result type T fits a response schema S: valid input, and no
  * top-level key S lacks (responses.test.ts finds nested ones). Use as `Assert<Fits<S, T>>`.
  */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SavedSearchView } from '@/lib/studies/saved-searches';
 import { newSavedSearchSchema, savedSearchChangeSchema } from '@/lib/studies/saved-searches';
 import { studyAuditParamsSchema, type loadStudyAuditTrail } from '@/lib/studies/audit-trail';
-import { studyChangeSchema, WORKFLOW_ROLES, type assignableUsers, type StudyWorkflow } from '@/lib/studies/workflow';
+import { studyChangeSchema, WORKFLOW_ROLES, type StudyWorkflow } from '@/lib/studies/workflow';
 import type { loadStudy, searchStudies } from '@/lib/studies/worklist';
 import { defineEndpoints, type Assert, type Fits } from '../registry';
 import {
@@ -26,7 +26,6 @@ export type _WorklistSchemasFit = [
   Assert<Fits<typeof studySummarySchema, Awaited<ReturnType<typeof searchStudies>>['rows'][number]>>,
   Assert<Fits<typeof studyDetailSchema.shape.study, NonNullable<Awaited<ReturnType<typeof loadStudy>>>>>,
   Assert<Fits<typeof studyWorkflowSchema.shape.study, StudyWorkflow>>,
-  Assert<Fits<typeof assigneeListSchema.shape.assignees.element, Awaited<ReturnType<typeof assignableUsers>>[number]>>,
   Assert<Fits<typeof savedSearchSchema, SavedSearchView>>,
   Assert<Fits<typeof studyAuditTrailSchema, Awaited<ReturnType<typeof loadStudyAuditTrail>>>>,
 ];
