@@ -61,7 +61,8 @@ function operation(def: EndpointDef): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
   for (const [status, response] of Object.entries(def.responses)) {
     const body = content(response);
-    responses[status] = { description: response.description, ...(body ? { content: body } : {}) };
+    const headers = response.headers && Object.fromEntries(Object.entries(response.headers).map(([name, description]) => [name, { description, required: true, schema: { type: 'string' } }]));
+    responses[status] = { description: response.description, ...(headers ? { headers } : {}), ...(body ? { content: body } : {}) };
   }
   for (const status of errorStatuses(def)) {
     responses[String(status)] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': { schema: jsonSchema(errorBodySchema, 'output') } } };

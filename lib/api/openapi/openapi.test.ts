@@ -106,4 +106,16 @@ describe('OpenAPI document', () => {
     expect(validator.check('GET', '/api/health', 200, 'text/html', good).errors).not.toEqual([]);
     expect(validator.check('GET', '/api/studies/not-a-template', 404, 'application/json', { error: { code: 'not_found' } }).errors).not.toEqual([]);
   });
+
+  it('documents response headers, and the validator refuses a response without them', () => {
+    const overlay = '/api/segmentations/00000000-0000-4000-8000-000000000000/overlay';
+    const responses = doc.paths['/api/segmentations/{id}/overlay']!.get!.responses as Record<string, { headers?: object }>;
+    expect(Object.keys(responses['200']!.headers ?? {})).toEqual(['X-Slice-Index', 'X-Slice-Count', 'X-Overlay-Width', 'X-Overlay-Height']);
+    const validator = createResponseValidator(doc);
+    const sent = new Headers({ 'X-Slice-Index': '0', 'X-Slice-Count': '1', 'X-Overlay-Width': '4', 'X-Overlay-Height': '4' });
+    expect(validator.check('GET', overlay, 200, 'image/png', Buffer.alloc(0), sent).errors).toEqual([]);
+    sent.delete('X-Overlay-Height');
+    expect(validator.check('GET', overlay, 200, 'image/png', Buffer.alloc(0), sent).errors).toEqual(['documented header X-Overlay-Height is missing']);
+  });
+
 });

@@ -20,6 +20,7 @@ export interface ResponseDef {
   schema?: z.ZodType;
   /** Media type(s) of the body; several for negotiated bodies (image/png, image/jpeg, …). */
   contentType?: string | string[];
+  /** Headers the response always has, name → description (responses.test.ts checks they are sent). */
   headers?: Record<string, string>;
 }
 

@@ -46,7 +46,7 @@ async function call(method: string, path: string, init: { token?: string | null;
   const type = res.headers.get('content-type');
   const raw = Buffer.from(await res.arrayBuffer());
   const body = type && /json/.test(type) && raw.length ? JSON.parse(raw.toString('utf8')) : raw;
-  const checked = validator.check(method, path, res.status, raw.length || /json/.test(type ?? '') ? type : null, body);
+  const checked = validator.check(method, path, res.status, raw.length || /json/.test(type ?? '') ? type : null, body, res.headers);
   if (checked.errors.length) problems.push(`${method} ${path} → ${res.status}: ${checked.errors.join('; ')}`);
   return { status: res.status, headers: res.headers, body };
 }

@@ -58,14 +58,16 @@ export function createResponseValidator(doc: OpenApiDocument) {
   }
 
   /** Validates one response (its body already read); returns the problems, none when it conforms. */
-  function check(method: string, url: string, status: number, contentType: string | null, body: unknown): Checked {
+  function check(method: string, url: string, status: number, contentType: string | null, body: unknown, headers?: Headers): Checked {
     const pathname = new URL(url, 'http://x').pathname;
     const found = findOperation(method, pathname);
     if (!found) return { operation: `${method} ${pathname}`, status, errors: [`no documented operation for ${method} ${pathname}`] };
     const operation = `${method.toUpperCase()} ${found.path}`;
-    const responses = found.operation.responses as Record<string, { content?: Record<string, { schema?: object }> }>;
+    const responses = found.operation.responses as Record<string, { content?: Record<string, { schema?: object }>; headers?: Record<string, { required?: boolean }> }>;
     const response = responses[String(status)];
     if (!response) return { operation, status, errors: [`status ${status} is not documented for ${operation}`] };
+    const missingHeaders = headers ? Object.entries(response.headers ?? {}).filter(([name, h]) => h.required && !headers.has(name)) : [];
+    if (missingHeaders.length) return { operation, status, errors: missingHeaders.map(([name]) => `documented header ${name} is missing`) };
     const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
     const media = response.content?.[type];
     if (response.content && !media) return { operation, status, errors: [`${type || 'no content type'} is not documented for ${operation} ${status} (${Object.keys(response.content).join(', ')})`] };

@@ -26,7 +26,9 @@ export const segmentationEndpoints = defineEndpoints([
     auth: { roles: SEGMENTATION_ROLES, scope: 'segmentation' },
     params: id,
     body: { schema: segmentationRequestSchema },
-    responses: { 202: { description: 'Queued (or joined); Location names the segmentation', schema: segmentationAcceptedSchema } },
+    responses: {
+      202: { description: 'Queued (or joined)', schema: segmentationAcceptedSchema, headers: { Location: 'The segmentation: /api/segmentations/{id}' } },
+    },
     errors: [409, 413, 415],
   },
   {
@@ -62,7 +64,7 @@ export const segmentationEndpoints = defineEndpoints([
     query: overlayQuerySchema,
     responses: {
       200: {
-        description: 'The overlay PNG; X-Slice-Index, X-Slice-Count, X-Overlay-Width and X-Overlay-Height describe it',
+        description: 'The overlay PNG',
         contentType: 'image/png',
         headers: { 'X-Slice-Index': 'The slice (0-based)', 'X-Slice-Count': 'Slices in the label map', 'X-Overlay-Width': 'Pixels', 'X-Overlay-Height': 'Pixels' },
       },
@@ -78,7 +80,9 @@ export const segmentationEndpoints = defineEndpoints([
     tags: ['segmentation'],
     auth: scope,
     params: id,
-    responses: { 200: { description: 'The NIfTI-1 file (Content-Disposition: attachment)', contentType: 'application/octet-stream' } },
+    responses: {
+      200: { description: 'The NIfTI-1 file', contentType: 'application/octet-stream', headers: { 'Content-Disposition': 'attachment, with a .nii file name' } },
+    },
     errors: [409],
   },
   {

@@ -86,7 +86,7 @@ export const studyEndpoints = defineEndpoints([
     tags: ['jobs'],
     auth: { roles: UPLOAD_ROLES, scope: 'studies:write' },
     params: id,
-    responses: { 202: { description: 'The job (the one already queued or running, if any); Location names it', schema: processAcceptedSchema } },
+    responses: { 202: { description: 'The job (the one already queued or running, if any)', schema: processAcceptedSchema, headers: { Location: 'The job: /api/jobs/{id}' } } },
   },
   {
     method: 'get',

@@ -23,7 +23,7 @@ export const tokenEndpoints = defineEndpoints([
     tags: ['tokens'],
     auth: admin,
     body: { schema: newTokenSchema },
-    responses: { 201: { description: 'Created; the secret is shown this once', schema: createdTokenSchema } },
+    responses: { 201: { description: 'Created; the secret is shown this once', schema: createdTokenSchema, headers: { Location: 'The token: /api/tokens/{id}' } } },
     errors: [415],
   },
   {

@@ -83,7 +83,7 @@ export const worklistEndpoints = defineEndpoints([
     tags: ['worklist'],
     auth: write,
     body: { schema: newSavedSearchSchema },
-    responses: { 201: { description: 'Created; Location names it', schema: savedSearchResponseSchema } },
+    responses: { 201: { description: 'Created', schema: savedSearchResponseSchema, headers: { Location: 'The saved search: /api/saved-searches/{id}' } } },
     errors: [409, ...jsonBodyErrors],
   },
   {
