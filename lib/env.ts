@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -37,6 +38,8 @@ const schema = z
     UPLOAD_MAX_INFLATED_BYTES: intFromEnv(2 * 1024 ** 3, 1, 256 * 1024 ** 3),
     UPLOAD_MAX_ARCHIVE_ENTRIES: intFromEnv(20_000, 1, 1_000_000),
     UPLOAD_EXPIRATION_HOURS: intFromEnv(24, 1, 24 * 365),
+    // 0 renders in the request thread (no workers).
+    IMAGE_WORKERS: intFromEnv(os.availableParallelism(), 0, 256),
   })
   .transform((raw) => {
     const secret = raw.AUTH_SECRET || raw.SESSION_SECRET || undefined;
@@ -58,6 +61,10 @@ const schema = z
         maxInflatedBytes: raw.UPLOAD_MAX_INFLATED_BYTES,
         maxArchiveEntries: raw.UPLOAD_MAX_ARCHIVE_ENTRIES,
         expirationMs: raw.UPLOAD_EXPIRATION_HOURS * 60 * 60 * 1000,
+      },
+      imaging: {
+        /** Worker threads that decode, render and encode images. */
+        workers: raw.IMAGE_WORKERS,
       },
     };
   });
