@@ -22,6 +22,6 @@ export async function insertApiToken(db: Executor, token: typeof apiTokens.$infe
   return row;
 }
 
-export async function touchApiToken(db: Executor, id: string): Promise<void> {
-  await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, id));
+export async function touchApiToken(db: Executor, id: string, at = new Date()): Promise<void> {
+  await db.update(apiTokens).set({ lastUsedAt: at }).where(eq(apiTokens.id, id));
 }

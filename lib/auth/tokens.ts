@@ -21,7 +21,7 @@ export async function findActiveApiToken(secret: string, now = new Date()): Prom
   const db = await getDb();
   const token = await findApiTokenByHash(db, hashApiToken(secret));
   if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) return null;
-  if (shouldTouch(token.id, now)) await touchApiToken(db, token.id);
+  if (shouldTouch(token.id, now)) await touchApiToken(db, token.id, now);
   return token;
 }
 

@@ -41,11 +41,16 @@ export function spawnImageWorker(): Worker {
 type ImagePool = WorkerPool<ImageTask, RenderResult | CheckResult>;
 const globalForPool = globalThis as typeof globalThis & { __imagePool?: ImagePool };
 
+/** A pool of image workers as the server runs them (benchmarks and tests make their own). */
+export function createImagePool(size: number): ImagePool {
+  return new WorkerPool({ size, spawn: spawnImageWorker, taskTimeoutMs: TASK_TIMEOUT_MS, reviveError });
+}
+
 /** The process's image workers (IMAGE_WORKERS of them), started on first use; null when IMAGE_WORKERS=0. */
 export function imagePool(): ImagePool | null {
   const size = getEnv().imaging.workers;
   if (size === 0) return null;
-  globalForPool.__imagePool ??= new WorkerPool({ size, spawn: spawnImageWorker, taskTimeoutMs: TASK_TIMEOUT_MS, reviveError });
+  globalForPool.__imagePool ??= createImagePool(size);
   return globalForPool.__imagePool;
 }
 
