@@ -79,16 +79,49 @@ const isIntegerArray = (data: PixelArray | Float32Array): boolean => !(data inst
 // Integer frames spanning more values than this are mapped pixel by pixel instead.
 const MAX_LUT_ENTRIES = 1 << 16;
 
+/** Offset that turns a sample of an 8- or 16-bit integer array into an index from 0. */
+function narrowIntegerOffset(data: PixelArray | Float32Array): number | null {
+  if (data instanceof Uint8Array || data instanceof Uint16Array) return 0;
+  if (data instanceof Int16Array) return 32768;
+  if (data instanceof Int8Array) return 128;
+  return null;
+}
+
+// Windows repeat across the slices of a series (and across requests): the full-range lookup
+// tables of the last few are kept, 64 KB each at most.
+const lutCache = new Map<string, Uint8Array>();
+const LUT_CACHE_ENTRIES = 16;
+
 function renderMonochrome(frame: DecodedFrame | { rows: number; columns: number; data: PixelArray | Float32Array; photometricInterpretation: string }, options: RenderOptions): RenderedImage {
   const slope = options.rescaleSlope ?? 1;
   const intercept = options.rescaleIntercept ?? 0;
   const data = frame.data;
+  const invert = (frame.photometricInterpretation === 'MONOCHROME1') !== !!options.invert;
+  const out = new Uint8Array(frame.rows * frame.columns);
+  const offset = narrowIntegerOffset(data);
+  if (options.window && offset !== null) {
+    // 8/16-bit samples with a known window: one pass through a lookup table over every value
+    // the type can hold, built with the same per-value function (so the same bytes).
+    const { center, width } = options.window;
+    const size = data instanceof Uint16Array || data instanceof Int16Array ? 65536 : 256;
+    const key = `${size}|${offset}|${slope}|${intercept}|${center}|${width}|${invert}`;
+    let lut = lutCache.get(key);
+    if (!lut) {
+      lut = new Uint8Array(size);
+      for (let v = 0; v < size; v++) {
+        const byte = Math.round(voiLinear((v - offset) * slope + intercept, center, width));
+        lut[v] = invert ? 255 - byte : byte;
+      }
+      if (lutCache.size >= LUT_CACHE_ENTRIES) lutCache.delete(lutCache.keys().next().value!);
+      lutCache.set(key, lut);
+    }
+    mapThrough(data as Uint8Array | Uint16Array | Int16Array | Int8Array, lut, offset, out);
+    return { width: frame.columns, height: frame.rows, channels: 1, data: out };
+  }
   const stored = storedRange(data);
   const range = options.window ? null : stored.min === Infinity ? { min: 0, max: 0 } : rescaled(stored, slope, intercept);
   // A flat frame has no range to stretch: show it black (as dcmtk does) rather than white.
   const window = options.window ?? (range!.max === range!.min ? { center: range!.min + 1, width: 1 } : minMaxWindow(range!));
-  const invert = (frame.photometricInterpretation === 'MONOCHROME1') !== !!options.invert;
-  const out = new Uint8Array(frame.rows * frame.columns);
   const { center, width } = window;
   const toByte = (stored: number) => {
     const byte = Math.round(voiLinear(stored * slope + intercept, center, width));
@@ -105,6 +138,11 @@ function renderMonochrome(frame: DecodedFrame | { rows: number; columns: number;
     for (let i = 0; i < out.length; i++) out[i] = toByte(data[i]!);
   }
   return { width: frame.columns, height: frame.rows, channels: 1, data: out };
+}
+
+function mapThrough(data: Uint8Array | Uint16Array | Int16Array | Int8Array, lut: Uint8Array, offset: number, out: Uint8Array): void {
+  const n = out.length;
+  for (let i = 0; i < n; i++) out[i] = lut[data[i]! + offset]!;
 }
 
 function rescaled(range: FrameRange, slope: number, intercept: number): FrameRange {
