@@ -7,7 +7,8 @@ import { instances } from '@/db/schema';
 import { extractMetadata, parseDicom } from '@/lib/dicom';
 import { enqueueJob, registerJobHandler, type JobContext, type JobRecord } from '@/lib/jobs';
 import { objectPath, storeBytes } from '@/lib/storage';
-import { decodeFrame, encodeForBrowser } from './decode';
+import { encodeForBrowser } from './decode';
+import { checkDicomInWorker } from './image-pool';
 
 export const PROCESS_STUDY = 'process-study';
 
@@ -35,11 +36,13 @@ export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signa
     const outcome: InstanceOutcome = { instanceId: target.instance.id, ok: true };
     try {
       if (target.instance.format === 'dicom') {
-        const bytes = new Uint8Array(await readFile(objectPath(target.instance.storageKey)));
+        const path = objectPath(target.instance.storageKey);
+        const bytes = new Uint8Array(await readFile(path));
         const dataset = parseDicom(bytes, { stopAtPixelData: false });
         const meta = extractMetadata(dataset);
         if (meta.hasPixelData) {
-          await decodeFrame(dataset, 0);
+          // Decoding is the slow part: an image worker does it, away from the request thread.
+          await checkDicomInWorker(path);
           if (!target.instance.browserStorageKey) {
             const browser = await encodeForBrowser(bytes, dataset);
             if (browser.change !== 'none') {
