@@ -4,7 +4,7 @@ import { findInstanceWithContext } from '@/db/queries/instances';
 import { notFound } from '@/lib/api/errors';
 import { auditPatientAccess, type Actor } from '@/lib/audit';
 import { listElements, parseDicom } from '@/lib/dicom';
-import { canBrowserDecode, encodeForBrowser } from '@/lib/imaging/decode';
+import { encodeForBrowser } from '@/lib/imaging/decode';
 import { niftiToDicom } from '@/lib/imaging/nifti-dicom';
 import { objectPath } from '@/lib/storage';
 
@@ -42,11 +42,12 @@ export async function loadInstanceFile(actor: Actor, instanceId: string, options
     });
     return { bytes: new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength), filename };
   }
-  const meta = instance.metadata as { preamble?: boolean; hasFileMeta?: boolean; hasPixelData?: boolean };
-  if (!meta.hasPixelData || (instance.transferSyntaxUid && canBrowserDecode(instance.transferSyntaxUid) && meta.preamble && meta.hasFileMeta)) {
-    return { bytes, filename };
-  }
-  return { bytes: (await encodeForBrowser(bytes)).bytes, filename };
+  const meta = instance.metadata as { hasPixelData?: boolean; generatedUids?: string[] };
+  if (!meta.hasPixelData) return { bytes, filename };
+  // Not processed yet: the copy processing would store, made now (the file as it is when dwv
+  // shows it correctly).
+  const uids = meta.generatedUids?.length ? { studyInstanceUid: row.study.studyInstanceUid, seriesInstanceUid: row.series.seriesInstanceUid, sopInstanceUid: instance.sopInstanceUid } : undefined;
+  return { bytes: (await encodeForBrowser(bytes, undefined, { uids })).bytes, filename };
 }
 
 export interface TagRow {

@@ -6,7 +6,8 @@ import { GET as fileRoute } from '@/app/api/instances/[id]/file/route';
 import { GET as tagsRoute } from '@/app/api/instances/[id]/tags/route';
 import { GET as viewerRoute } from '@/app/api/studies/[id]/viewer/route';
 import { getDb } from '@/db';
-import { auditLog } from '@/db/schema';
+import { auditLog, instances } from '@/db/schema';
+import { processStudy } from '@/lib/imaging/processing';
 import { extractMetadata, parseDicom } from '@/lib/dicom';
 import { decodeFrame } from '@/lib/imaging/decode';
 import { uidFromUuid } from '@/lib/ingest/uid';
@@ -86,6 +87,35 @@ describe('GET /api/instances/{id}/file and /tags', () => {
       .from(auditLog)
       .where(and(eq(auditLog.resourceId, instanceId), eq(auditLog.tokenId, token.id)));
     expect(audit.map((a) => a.action).sort()).toEqual(['instance.download', 'instance.tags', 'instance.view']);
+  });
+
+  it('serves an image ingest gave UIDs with those UIDs in it, before processing and from the copy processing stores', async () => {
+    const entry = dicomCorpus().find((e) => e.id === 'mr_decimal_rescale')!;
+    const { instanceId, studyId } = (await ingestForTest(entry.path)).items[0]!;
+    const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, instanceId));
+    const served = async () => {
+      const dataset = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId)).arrayBuffer()), { stopAtPixelData: false });
+      return { sop: extractMetadata(dataset).sopInstanceUid, series: extractMetadata(dataset).seriesInstanceUid };
+    };
+    expect(row!.browserStorageKey).toBeNull();
+    expect(await served()).toEqual({ sop: row!.sopInstanceUid, series: expect.stringMatching(/^2\.25\./) });
+    await processStudy(studyId, { signal: new AbortController().signal, setProgress: async () => {} });
+    const [processed] = await (await getDb()).select().from(instances).where(eq(instances.id, instanceId));
+    expect(processed!.browserStorageKey).not.toBeNull();
+    expect(await served()).toEqual({ sop: row!.sopInstanceUid, series: expect.stringMatching(/^2\.25\./) });
+    // The download is the file as it was uploaded, without them.
+    const original = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId, 'original=true')).arrayBuffer()));
+    expect(extractMetadata(original).sopInstanceUid).toBeNull();
+  });
+
+  it('serves a 32-bit RT dose as 16-bit integers dwv can read', async () => {
+    const entry = dicomCorpus().find((e) => e.id === 'rtdose_rle_multiframe_32bit')!;
+    const tags = entry.reference.tags as Record<string, string>;
+    const [data] = makeSeries(readFileSync(entry.path), { study: tags.StudyInstanceUID!, series: tags.SeriesInstanceUID!, sop: tags.SOPInstanceUID! }, 1).files;
+    const { instanceId } = (await ingestForTest(writeTemp('dose.dcm', data!))).items[0]!;
+    const dataset = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId)).arrayBuffer()), { stopAtPixelData: false });
+    expect(extractMetadata(dataset)).toMatchObject({ bitsAllocated: 16, numberOfFrames: 15, transferSyntaxUid: '1.2.840.10008.1.2.1' });
+    expect((await decodeFrame(dataset, 14)).data).toBeInstanceOf(Uint16Array);
   });
 
   it('converts a NIfTI volume into a multi-frame DICOM of its axial slices', async () => {

@@ -3,8 +3,11 @@
  * (Not a test file itself; vitest only collects *.test.ts.)
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseDicom, type DicomDataset } from '@/lib/dicom';
 import type { PixelArray } from '../../types';
 
@@ -99,4 +102,22 @@ export function arrayTypeOf(dtype: string): string {
       f8: 'Float64Array',
     } as Record<string, string>
   )[kind] ?? `unknown dtype ${dtype}`;
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Loads the sources of one of dwv's decoder workers (they ship in the workers' source maps) as
+ * ES modules, so that tests can run the very decoder the browser will.
+ */
+export async function loadDwvWorkerModule<T>(worker: string, files: string[], main: string): Promise<T> {
+  const mapFile = path.join(path.dirname(require.resolve('dwv')), `assets/workers/${worker}.worker.min.js.map`);
+  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[]; sourcesContent: string[] };
+  const folder = mkdtempSync(path.join(os.tmpdir(), `dwv-${worker}-`));
+  for (const name of files) {
+    const index = map.sources.findIndex((source) => source.endsWith(`/${name}`));
+    if (index < 0) throw new Error(`${name} is not in dwv's ${worker} worker`);
+    writeFileSync(path.join(folder, name), map.sourcesContent[index]!);
+  }
+  return (await import(pathToFileURL(path.join(folder, main)).href)) as T;
 }
