@@ -11,7 +11,7 @@ import { processStudy } from '@/lib/imaging/processing';
 import { extractMetadata, parseDicom } from '@/lib/dicom';
 import { decodeFrame } from '@/lib/imaging/decode';
 import { uidFromUuid } from '@/lib/ingest/uid';
-import { readNiftiVolume, sliceCounts } from '@/lib/nifti';
+import { extractSlice, readNiftiVolume, sliceCounts } from '@/lib/nifti';
 import { dicomCorpus, niftiCorpus } from '@/lib/testing/corpus';
 import { makeSeries } from '@/lib/testing/dicom-series';
 import { createTestToken } from '@/lib/testing/fixtures';
@@ -129,5 +129,31 @@ describe('GET /api/instances/{id}/file and /tags', () => {
     expect(meta.pixelSpacing).toHaveLength(2);
     const frame = await decodeFrame(dataset, counts.axial - 1);
     expect(frame.data.length).toBe((meta.rows ?? 0) * (meta.columns ?? 0));
+  });
+
+  it('lists the time points of a 4D NIfTI volume and serves each one as its own multi-frame DICOM', async () => {
+    const entry = niftiCorpus().find((e) => e.id === 'niigz_example4d_int16')!;
+    const { instanceId, studyId } = (await ingestForTest(entry.path, { patientName: 'Four^D', patientId: 'FD-1' })).items[0]!;
+    const volumes = readNiftiVolume(gunzipSync(readFileSync(entry.path))).volumeCount;
+    expect(volumes).toBeGreaterThan(1);
+    const listing = (await (await call(viewerRoute, studyId)).json()) as { series: { instances: { id: string; timePoints: number }[] }[] };
+    expect(listing.series[0]!.instances[0]).toMatchObject({ id: instanceId, timePoints: volumes });
+
+    const volume = readNiftiVolume(gunzipSync(readFileSync(entry.path)));
+    const middle = Math.floor(sliceCounts(volume, 'display').axial / 2);
+    const servedSlice = async (t: number) => {
+      const dataset = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId, `t=${t}`)).arrayBuffer()), { stopAtPixelData: false });
+      const meta = extractMetadata(dataset);
+      const frame = await decodeFrame(dataset, middle);
+      return Array.from(frame.data, (v) => v * (meta.rescaleSlope ?? 1) + (meta.rescaleIntercept ?? 0));
+    };
+    const last = volumes - 1;
+    const expected = (t: number) => Array.from(extractSlice(volume, { axis: 'axial', mode: 'display', index: middle, t }).data);
+    expect(await servedSlice(0)).toEqual(expected(0));
+    expect(await servedSlice(last)).toEqual(expected(last));
+    expect(expected(last)).not.toEqual(expected(0));
+    expect((await call(fileRoute, instanceId, `t=${volumes}`)).status).toBe(404);
+    expect((await call(fileRoute, instanceId, 't=-1')).status).toBe(400);
+    expect((await call(fileRoute, instanceId, 't=x')).status).toBe(400);
   });
 });

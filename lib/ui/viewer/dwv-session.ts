@@ -38,7 +38,7 @@ export interface Measurement {
   kind: string;
   /** dwv's label, e.g. "42.3 mm" or "123.4 mm² …". */
   text: string;
-  /** Main value: a length (mm), or a surface (cm² when the image has a spacing in mm). */
+  /** Main value: a length (mm), or a surface (mm² when the image has a spacing in mm). */
   value: number | null;
   unit: string | null;
   /** Pixel statistics inside an ROI, in the image's unit (HU for CT) when it has one. */
@@ -472,12 +472,14 @@ function describeAnnotation(annotation: Annotation): Measurement {
     mean && stdDev && min && max && [mean, stdDev, min, max].every((v) => Number.isFinite(v.value))
       ? { mean: mean.value, stdDev: stdDev.value, min: min.value, max: max.value, unit: mean.unit ?? null }
       : null;
+  // dwv gives surfaces in cm²; lengths are in mm, and so are areas in the viewer.
+  const inCm2 = main?.unit === 'unit.cm2';
   return {
     id: annotation.trackingUid,
     kind,
     text,
-    value: main && Number.isFinite(main.value) ? main.value : null,
-    unit: main?.unit ?? null,
+    value: main && Number.isFinite(main.value) ? (inCm2 ? main.value * 100 : main.value) : null,
+    unit: inCm2 ? 'unit.mm2' : (main?.unit ?? null),
     stats,
   };
 }

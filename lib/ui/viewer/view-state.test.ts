@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WINDOW_PRESETS } from '@/lib/imaging/presets';
 import type { TagElement } from './types';
-import { buildViewQuery, filterTags, formatDicomDate, formatMeasurement, formatPersonName, formatStats, loadUnits, matchPreset, parseViewQuery, presetWindow } from './view-state';
+import { buildViewQuery, filterTags, formatDicomDate, formatMeasurement, formatPersonName, formatStats, instanceFileUrl, loadUnits, matchPreset, parseViewQuery, presetWindow } from './view-state';
 
 const SERIES = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
 
@@ -15,6 +15,17 @@ describe('view query', () => {
   it('keeps the instance of a series of multi-frame files', () => {
     expect(parseViewQuery(new URLSearchParams(`series=${SERIES}&instance=2&slice=3`))).toEqual({ series: SERIES, instance: 2, slice: 3 });
     expect(buildViewQuery({ series: SERIES, instance: 2 })).toBe(`series=${SERIES}&instance=2`);
+  });
+
+  it('keeps the time point of a 4D volume, and names it in the file URL (0-based there)', () => {
+    expect(parseViewQuery(new URLSearchParams(`series=${SERIES}&t=3&slice=7`))).toEqual({ series: SERIES, time: 3, slice: 7 });
+    expect(buildViewQuery({ series: SERIES, time: 3, slice: 7 })).toBe(`series=${SERIES}&t=3&slice=7`);
+    expect(parseViewQuery(new URLSearchParams('t=0'))).toEqual({});
+    const volume = { fileUrl: '/api/instances/x/file', timePoints: 5 };
+    expect(instanceFileUrl(volume, 1)).toBe('/api/instances/x/file');
+    expect(instanceFileUrl(volume, 3)).toBe('/api/instances/x/file?t=2');
+    expect(instanceFileUrl(volume, 9)).toBe('/api/instances/x/file?t=4');
+    expect(instanceFileUrl({ fileUrl: '/api/instances/y/file', timePoints: 1 }, 3)).toBe('/api/instances/y/file');
   });
 
   it('rounds dragged windows so that links stay readable', () => {
@@ -68,6 +79,7 @@ describe('formatting', () => {
     expect(formatMeasurement(42.3456, 'unit.mm')).toBe('42.35 mm');
     expect(formatMeasurement(120, 'unit.mm2')).toBe('120.00 mm²');
     expect(formatMeasurement(3, 'unit.pixel')).toBe('3.00 px');
+    expect(formatMeasurement(1.5, 'GY')).toBe('1.50 Gy');
     expect(formatMeasurement(null, 'unit.mm')).toBe('');
     expect(formatStats({ mean: 40.25, stdDev: 12.1, min: -120, max: 90, unit: 'HU' })).toBe('mean 40.3 ± 12.1 HU, min -120, max 90.0');
   });
