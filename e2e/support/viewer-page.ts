@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { expect, type Locator, type Page } from '@playwright/test';
+import { expect, type CDPSession, type Locator, type Page } from '@playwright/test';
 import { readDicomMetadata } from '@/lib/dicom';
 import { makeSeries, replaceAscii, variantUid } from '@/lib/testing/dicom-series';
+
+export { variantUid };
 
 /** What the viewer's image canvas holds, summarised so that two states can be compared. */
 export interface CanvasStats {
@@ -103,6 +105,29 @@ export class ViewerPage {
     await this.page.mouse.up();
   }
 
+  timeReadout() {
+    return this.page.getByTestId('time-readout');
+  }
+
+  /**
+   * A two-finger pinch about the centre of the image, through Chromium's own touch input (the
+   * page must come from a context with hasTouch): the fingers start `from` pixels apart and end
+   * `to` pixels apart, horizontally.
+   */
+  async pinch(cdp: CDPSession, from: number, to: number, steps = 10) {
+    const box = await this.canvasHost().boundingBox();
+    if (!box) throw new Error('viewer canvas is not visible');
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const points = (gap: number) => [
+      { x: cx - gap / 2, y: cy, id: 0 },
+      { x: cx + gap / 2, y: cy, id: 1 },
+    ];
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: points(from) });
+    for (let i = 1; i <= steps; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: points(from + ((to - from) * i) / steps) });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  }
+
   async wheel(deltaY: number, at = { x: 0.5, y: 0.5 }) {
     const box = await this.canvasHost().boundingBox();
     if (!box) throw new Error('viewer canvas is not visible');
@@ -146,7 +171,7 @@ function setStringElement(file: Buffer, group: number, element: number, vr: stri
  * slices 5 mm apart (Image Position Patient rewritten in place), instance numbers 1…n, and a bright square stamped at a
  * different place in each slice, so that scrolling visibly changes the image.
  */
-export function makeCtVolume(count: number): { files: Buffer[]; sliceZ: number[] } {
+export function makeCtVolume(count: number): { files: Buffer[]; sliceZ: number[]; seriesUid: string; sopUids: string[] } {
   if (count > 14) throw new Error('at most 14 slices keep the position string the same length');
   const base = readFileSync(path.join(FIXTURES, 'ct_small_explicit_le.dcm'));
   const made = makeSeries(base, manifestUids('ct_small_explicit_le'), count);
@@ -164,7 +189,21 @@ export function makeCtVolume(count: number): { files: Buffer[]; sliceZ: number[]
     for (let y = 10; y < 26; y++) for (let x = x0; x < x0 + 16; x++) out.writeInt16LE(3000, pixelStart + (y * rows + x) * 2);
     return out;
   });
-  return { files, sliceZ };
+  return { files, sliceZ, seriesUid: made.seriesUid, sopUids: made.sopUids };
+}
+
+/**
+ * Another series of the same study from a slice of makeCtVolume: new Series and SOP Instance
+ * UIDs, Series Number 2, and the picture turned upside down, so that it looks different.
+ */
+export function makeSecondSeries(slice: Buffer, volume: { seriesUid: string; sopUids: string[] }, sopIndex: number): Buffer {
+  const out = replaceAscii(replaceAscii(slice, volume.seriesUid, variantUid(volume.seriesUid)), volume.sopUids[sopIndex]!, variantUid(volume.sopUids[sopIndex]!));
+  setStringElement(out, 0x0020, 0x0011, 'IS', '2');
+  const rows = 128;
+  const start = pixelDataOffset(out, rows * rows * 2);
+  const pixels = Buffer.from(out.subarray(start, start + rows * rows * 2));
+  for (let y = 0; y < rows; y++) pixels.copy(out, start + y * rows * 2, (rows - 1 - y) * rows * 2, (rows - y) * rows * 2);
+  return out;
 }
 
 /**

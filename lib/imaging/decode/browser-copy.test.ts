@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as dwv from 'dwv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getNumber, getString, listElements, parseDicom, Tags, unwrapJp2 } from '@/lib/dicom';
-import { str, EXPLICIT_LE } from '@/lib/dicom/__fixtures__/builder';
+import { element, str, EXPLICIT_LE } from '@/lib/dicom/__fixtures__/builder';
 import { dicomCorpus } from '@/lib/testing/corpus';
 import type { PixelArray } from '../types';
 import { buildImage, sampleBytes } from './__fixtures__/datasets';
@@ -183,6 +183,32 @@ function jp2File(codestream: Uint8Array, rows: number, columns: number): Uint8Ar
   return out;
 }
 
+describe('copies', () => {
+  it('rewrites a file whose elements are stored as UN even when its pixels need nothing', async () => {
+    const original = buildImage({
+      rows: 2,
+      columns: 2,
+      pixels: sampleBytes([1, 2, 3, 4], 2),
+      extra: [[0x00280030, element(0x00280030, 'UN', new TextEncoder().encode('0.5\\0.5 '))]],
+    });
+    expect(dwvElements(original)['00280030']?.value).toBeInstanceOf(Uint8Array);
+    const copy = await encodeForBrowser(original);
+    expect(copy).toMatchObject({ change: 'rewritten', fixes: ['un-vr'] });
+    expect(dwvElements(copy.bytes)['00280030']?.value).toEqual(['0.5', '0.5']);
+    expect(flat(await frames(copy.bytes))).toEqual([1, 2, 3, 4]);
+  });
+
+  it.each(withPixels.map((e) => [e.id, e.path] as const))('%s: every top-level element with a known VR is written with it, not as UN', async (_id, file) => {
+    const copy = await encodeForBrowser(new Uint8Array(readFileSync(file)));
+    if (copy.change === 'none' || copy.change === 'header') return;
+    const dataset = parseDicom(copy.bytes, { stopAtPixelData: false });
+    for (const el of dataset.elements.values()) {
+      const stored = String.fromCharCode(dataset.datasetBytes[el.offset + 4]!, dataset.datasetBytes[el.offset + 5]!);
+      if (dataset.explicitVr && el.vr !== 'UN' && el.vr !== 'SQ') expect(stored, el.tag.toString(16)).toBe(el.vr);
+    }
+  });
+});
+
 describe('fixes', () => {
   it('unwraps JPEG 2000 frames from a JP2 file, still compressed, when dwv decodes the codestream itself', async () => {
     // mr_siemens_j2k_lossless (unsigned, one tile) with its codestream put inside JP2 boxes.
@@ -208,7 +234,7 @@ describe('fixes', () => {
     const source = parseFixture(id);
     const scaling = getNumber(source, 0x3004000e)!;
     const copy = await encodeForBrowser(original);
-    expect(copy).toMatchObject({ change: 'transcoded', fixes: ['int32'] });
+    expect(copy).toMatchObject({ change: 'transcoded', fixes: source.explicitVr ? ['int32', 'un-vr'] : ['int32'] });
     // Implicit VR stays implicit; the RLE one becomes explicit VR little endian.
     expect(copy.transferSyntaxUid).toBe(source.explicitVr ? '1.2.840.10008.1.2.1' : '1.2.840.10008.1.2');
     const dataset = parseDicom(copy.bytes, { stopAtPixelData: false });
@@ -226,7 +252,9 @@ describe('fixes', () => {
       expect(Math.round((stored * slope + intercept) / scaling)).toBe(before[i]);
       expect(stored * slope + intercept).toBeCloseTo(before[i]! * scaling, 12);
     });
-    // dwv reads it as 16-bit integers and applies the rescale.
+    // dwv reads it as 16-bit integers and applies the rescale; the SOP Class UID that the RLE file
+    // stores as UN comes out as text.
+    expect(dwvElements(copy.bytes)['00080016']?.value).toEqual(['1.2.840.10008.5.1.4.1.1.481.2']);
     const image = dwvImage(copy.bytes);
     expect(Array.from(image.getBuffer())).toEqual(after);
     expect(image.getRescaledValueAtOffset(7)).toBeCloseTo(before[7]! * scaling, 9);

@@ -25,8 +25,10 @@ import { decimalString, encodeElement, text, uint16, type ElementOverrides } fro
  *   kept), Modality OT.
  * - `uids`: UIDs the catalogue gave a file that has none (lib/ingest), so that dwv can tell its
  *   images apart and the viewer can tie them to instances.
+ * - `un-vr`: top-level elements stored as UN although their VR is known (some converters do
+ *   this): dwv keeps those as bytes, and a SOP Class UID that is not text stops it drawing.
  */
-export type BrowserFix = 'decode' | 'jp2-wrapper' | 'int32' | 'odd-colour' | 'segmentation' | 'uids';
+export type BrowserFix = 'decode' | 'jp2-wrapper' | 'int32' | 'odd-colour' | 'segmentation' | 'uids' | 'un-vr';
 
 /** Fixes that need every frame decoded to native pixels. */
 export const DECODING_FIXES: ReadonlySet<BrowserFix> = new Set(['decode', 'int32', 'odd-colour', 'segmentation']);

@@ -116,6 +116,19 @@ function elementEnd(dataset: DicomDataset, elements: DicomElement[], index: numb
 }
 
 /**
+ * An explicit VR element stored as UN although the dictionary knows its VR (some converters write
+ * them so): its value is the implicit little endian encoding of that VR (PS3.5 6.2.2), so it can be
+ * written with the right VR again. dwv reads UN as raw bytes, and then trips over a SOP Class UID
+ * that is not a string. Sequences and values too long for a short VR stay as they are.
+ */
+export function storedAsUnknown(dataset: DicomDataset, el: DicomElement): boolean {
+  if (!dataset.explicitVr || el.vr === 'UN' || el.vr === 'SQ' || el.length === undefined) return false;
+  const bytes = dataset.datasetBytes;
+  if (bytes[el.offset + 4] !== 0x55 || bytes[el.offset + 5] !== 0x4e) return false;
+  return LONG_LENGTH_VRS.has(el.vr) || el.length <= 0xffff;
+}
+
+/**
  * Element replacements: an encoded element (see encodeElement; its encoding must match the
  * dataset's), or null to leave the element out.
  */
@@ -149,7 +162,7 @@ export function rewriteDataset(fileBytes: Uint8Array, dataset: DicomDataset, tra
     if (dropped(el.tag)) return;
     const end = elementEnd(dataset, elements, index);
     if (end < el.offset || end > dataset.datasetBytes.length) throw new PixelDecodeError('corrupt_pixel_data', `element ${el.tag.toString(16)} has an impossible length`);
-    parts.push(dataset.datasetBytes.subarray(el.offset, end));
+    parts.push(storedAsUnknown(dataset, el) ? encodeElement(el.tag, el.vr, dataset.datasetBytes.subarray(el.valueOffset, end)) : dataset.datasetBytes.subarray(el.offset, end));
   });
   flush(Number.POSITIVE_INFINITY);
   return concat(parts);

@@ -13,7 +13,7 @@ import { PixelDecodeError } from './errors';
 import { encapsulatedFrameBytes } from './frames';
 import { canBrowserDecode, decodeFrame, type DecodeOptions } from './decode-frame';
 import { readPixelModule, type PixelModule } from './pixel-module';
-import { concat, EXPLICIT_VR_LITTLE_ENDIAN, fileMeta, IMPLICIT_VR_LITTLE_ENDIAN, rewriteDataset, text, uint16, type ElementOverrides } from './rewrite';
+import { concat, EXPLICIT_VR_LITTLE_ENDIAN, fileMeta, IMPLICIT_VR_LITTLE_ENDIAN, rewriteDataset, storedAsUnknown, text, uint16, type ElementOverrides } from './rewrite';
 
 export { EXPLICIT_VR_LITTLE_ENDIAN, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './rewrite';
 export type { BrowserFix } from './browser-fixes';
@@ -218,6 +218,7 @@ export async function encodeForBrowser(fileBytes: Uint8Array, dataset?: DicomDat
   const fixes = pixelFixes(ds);
   const overrides = ds.littleEndian ? uidOverrides(ds, options.uids) : new Map();
   if (overrides.size > 0) fixes.push('uids');
+  if (ds.littleEndian && [...ds.elements.values()].some((el) => storedAsUnknown(ds, el))) fixes.push('un-vr');
   const sop = overrides.has(Tags.SopInstanceUid) ? options.uids?.sopInstanceUid : undefined;
   if (fixes.some((f) => DECODING_FIXES.has(f))) {
     const copy = await decodedCopy(fileBytes, ds, fixes, overrides, options, sop);
@@ -230,7 +231,7 @@ export async function encodeForBrowser(fileBytes: Uint8Array, dataset?: DicomDat
     });
     overrides.set(ds.pixelData!.tag, encapsulatedPixelData(frames));
   }
-  if (overrides.size > 0) return { bytes: rewriteDataset(fileBytes, ds, uid, overrides, sop), transferSyntaxUid: uid, change: 'rewritten', fixes };
+  if (overrides.size > 0 || fixes.includes('un-vr')) return { bytes: rewriteDataset(fileBytes, ds, uid, overrides, sop), transferSyntaxUid: uid, change: 'rewritten', fixes };
   if (!ds.preamble || !ds.hasFileMeta) return { bytes: withPart10Header(fileBytes, ds, uid), transferSyntaxUid: uid, change: 'header', fixes };
   return { bytes: fileBytes, transferSyntaxUid: uid, change: 'none', fixes };
 }
