@@ -75,7 +75,10 @@ export class ViewerPage {
     return { center: Number(await readout.getAttribute('data-center')), width: Number(await readout.getAttribute('data-width')) };
   }
 
-  /** Reads the image canvas back (getImageData) and summarises it. */
+  /**
+   * Reads the image canvas back (getImageData) and summarises the image on it: pixels dwv left
+   * transparent (around the image) are not counted, so a blank image has one level.
+   */
   async canvasStats(timeout = 5_000): Promise<CanvasStats> {
     return this.imageCanvas().evaluate((canvas: HTMLCanvasElement) => {
       const context = canvas.getContext('2d');
@@ -84,14 +87,16 @@ export class ViewerPage {
       const seen = new Set<number>();
       let sum = 0;
       let hash = 0;
+      let pixels = 0;
       for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] === 0) continue;
         const grey = Math.round((data[i]! + data[i + 1]! + data[i + 2]!) / 3);
+        pixels++;
         sum += grey;
         seen.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
-        hash = (Math.imul(hash, 31) + grey) | 0;
+        hash = (Math.imul(hash, 31) + grey + i) | 0;
       }
-      const pixels = data.length / 4;
-      return { width: canvas.width, height: canvas.height, mean: sum / pixels, levels: seen.size, hash };
+      return { width: canvas.width, height: canvas.height, mean: pixels ? sum / pixels : 0, levels: seen.size, hash };
     }, undefined, { timeout });
   }
 

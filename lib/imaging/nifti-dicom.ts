@@ -78,6 +78,9 @@ export function niftiToDicom(fileBytes: Uint8Array, identity: DicomIdentity, opt
       { tag: 0x00281051, vr: 'DS', value: Number(Math.max(window.width, 1e-3).toPrecision(8)) },
       { tag: 0x00281052, vr: 'DS', value: Number(intercept.toPrecision(10)) },
       { tag: 0x00281053, vr: 'DS', value: Number(slope.toPrecision(10)) },
+      // NIfTI values are often a few units wide (or less): the DICOM LINEAR window function needs
+      // a width of at least 1, LINEAR_EXACT any width (PS3.3 C.11.2.1.3).
+      { tag: 0x00281056, vr: 'CS', value: 'LINEAR_EXACT' },
       { tag: 0x7fe00010, vr: 'OW', value: new Uint8Array(pixels.buffer) },
     ],
     { sopClassUid: MULTIFRAME_GRAYSCALE_WORD_SC, sopInstanceUid: identity.sopInstanceUid },

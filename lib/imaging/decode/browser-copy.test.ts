@@ -11,7 +11,7 @@ import { element, str, EXPLICIT_LE } from '@/lib/dicom/__fixtures__/builder';
 import { dicomCorpus } from '@/lib/testing/corpus';
 import type { PixelArray } from '../types';
 import { buildImage, sampleBytes } from './__fixtures__/datasets';
-import { loadDwvWorkerModule, parseFixture, readFixture } from './__fixtures__/support';
+import { dwvGreyLevels, loadDwvWorkerModule, parseFixture, readFixture } from './__fixtures__/support';
 import { encapsulatedPixelData } from './browser-fixes';
 import { encapsulatedFrameBytes } from './frames';
 import { decodeFrame, encodeForBrowser, pixelFixes, type BrowserFix } from './index';
@@ -258,6 +258,9 @@ describe('fixes', () => {
     const image = dwvImage(copy.bytes);
     expect(Array.from(image.getBuffer())).toEqual(after);
     expect(image.getRescaledValueAtOffset(7)).toBeCloseTo(before[7]! * scaling, 9);
+    // Doses span 0.46 Gy: with a LINEAR window (width at least 1) dwv would draw every frame white.
+    expect(getString(dataset, 0x00281056)).toBe('LINEAR_EXACT');
+    expect(dwvGreyLevels(copy.bytes, 0)).toBeGreaterThan(20);
   });
 
   it('narrows signed 32-bit values wider than 16 bits with the smallest step that fits, marked lossy', async () => {

@@ -16,7 +16,8 @@ import { decimalString, encodeElement, text, uint16, type ElementOverrides } fro
  *   several tiles or signed samples, is decoded instead: see pixelFixes.)
  * - `int32`: 32-bit integer pixels, which dwv reads as Float32 (and then spends minutes on a
  *   lookup table over the nonsense range); written as 16-bit with the Rescale Slope / Intercept
- *   adjusted (RT Dose Grid Scaling folded in), exact when the values allow.
+ *   adjusted (RT Dose Grid Scaling folded in), exact when the values allow; LINEAR_EXACT windows
+ *   when the values span less than 256 units.
  * - `odd-colour`: native 8-bit colour with an odd number of pixels: the value is padded to even
  *   length, and dwv then keeps only Rows × Columns bytes of it (not × Samples). Written as 16-bit
  *   samples (same values), whose length is even by itself.
@@ -38,6 +39,7 @@ const BITS_STORED = 0x00280101;
 const HIGH_BIT = 0x00280102;
 const PIXEL_REPRESENTATION = 0x00280103;
 const RESCALE_TYPE = 0x00281054;
+const VOI_LUT_FUNCTION = 0x00281056;
 const LOSSY_IMAGE_COMPRESSION = 0x00282110;
 const DOSE_UNITS = 0x30040002;
 const DOSE_GRID_SCALING = 0x3004000e;
@@ -113,6 +115,9 @@ export function narrowInt32(frames: DecodedFrame[], dataset: DicomDataset, encod
     if (units) overrides.set(RESCALE_TYPE, encode(RESCALE_TYPE, 'LO', text(units, 'LO')));
   }
   if (!exact) overrides.set(LOSSY_IMAGE_COMPRESSION, encode(LOSSY_IMAGE_COMPRESSION, 'CS', text('01', 'CS')));
+  // Doses in Gy span less than one unit, and the LINEAR window function needs a width of at
+  // least 1 (dwv then draws everything white); LINEAR_EXACT takes any width.
+  if (Math.abs(slope) * (max - min) < 256) overrides.set(VOI_LUT_FUNCTION, encode(VOI_LUT_FUNCTION, 'CS', text('LINEAR_EXACT', 'CS')));
   return {
     frames: frames.map((frame) => {
       const data = new Uint16Array(frame.data.length);

@@ -30,6 +30,8 @@ describe('view query', () => {
 
   it('rounds dragged windows so that links stay readable', () => {
     expect(buildViewQuery({ window: { center: 40.123456, width: 399.87 } })).toBe('wc=40.12&ww=400');
+    // Small ranges keep their digits: a dose window in Gy, a NIfTI float volume.
+    expect(buildViewQuery({ window: { center: 1.0245678, width: 0.0045912 } })).toBe('wc=1.025&ww=0.004591');
   });
 
   it('drops values that could not come from the viewer', () => {

@@ -44,9 +44,12 @@ export function parseViewQuery(params: URLSearchParams): ViewQuery {
   return query;
 }
 
-/** Window values are rounded: a URL holds what a reader can type, not float noise from dragging. */
+/**
+ * Window values are rounded: a URL holds what a reader can type, not float noise from dragging.
+ * Whole numbers from 100 up, four significant digits below (doses in Gy, NIfTI floats).
+ */
 export function roundWindowValue(value: number): number {
-  return Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100;
+  return Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(4));
 }
 
 export function buildViewQuery(query: ViewQuery): string {

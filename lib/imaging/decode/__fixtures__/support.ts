@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as dwv from 'dwv';
 import { parseDicom, type DicomDataset } from '@/lib/dicom';
+import { widenToAllFrames } from '@/lib/ui/viewer/dwv-range';
 import type { PixelArray } from '../../types';
 
 export interface Stats {
@@ -121,3 +123,34 @@ export async function loadDwvWorkerModule<T>(worker: string, files: string[], ma
   }
   return (await import(pathToFileURL(path.join(folder, main)).href)) as T;
 }
+
+interface DwvView {
+  generateImageData(data: { data: Uint8ClampedArray; width: number; height: number }, index: unknown): void;
+  getWindowLevel(): { center: number; width: number };
+}
+
+/**
+ * Draws a frame the way the viewer's dwv does (with the range of all frames, as the viewer sets
+ * it), with the window it opens on; answers the grey levels used.
+ */
+export function dwvGreyLevels(bytes: Uint8Array, frame: number, wholeRange = true): number {
+  const d = dwv as unknown as {
+    DicomParser: new () => { parse(buffer: ArrayBuffer): void; getDicomElements(): unknown };
+    createImage(elements: unknown): { getGeometry(): { getSize(): { get(i: number): number } } };
+    createView(elements: unknown, image: unknown): DwvView;
+    Index: new (values: number[]) => unknown;
+  };
+  const parser = new d.DicomParser();
+  parser.parse(bytes.slice().buffer);
+  const elements = parser.getDicomElements();
+  const image = d.createImage(elements);
+  if (wholeRange) widenToAllFrames(image as unknown as Parameters<typeof widenToAllFrames>[0]);
+  const view = d.createView(elements, image);
+  const size = image.getGeometry().getSize();
+  const data = { data: new Uint8ClampedArray(size.get(0) * size.get(1) * 4), width: size.get(0), height: size.get(1) };
+  view.generateImageData(data, new d.Index([0, 0, 0, frame]));
+  const greys = new Set<number>();
+  for (let i = 0; i < data.data.length; i += 4) greys.add(data.data[i]!);
+  return greys.size;
+}
+
