@@ -45,6 +45,8 @@ test.describe('viewer', () => {
   });
 
   test('open a CT series from the worklist, change window/level, invert, scroll, play and measure', async ({ page }) => {
+    // A long walk through the viewer on a machine shared with other suites.
+    test.setTimeout(180_000);
     studyId = await uploadCtVolume(page);
     const viewer = new ViewerPage(page);
 
