@@ -6,6 +6,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as getUploadRoute } from '@/app/api/uploads/[id]/route';
 import { getDb } from '@/db';
+import { findInstanceWithContext } from '@/db/queries/instances';
 import { auditLog, instances, patients, series, studies, uploads } from '@/db/schema';
 import { resetEnvForTests } from '@/lib/env';
 import { dicomCorpus, niftiCorpus, type CorpusEntry } from '@/lib/testing/corpus';
@@ -80,14 +81,7 @@ describe('POST /api/upload (tus) with every corpus file', () => {
         const result = await upload(data, { filename: path.basename(entry.path) });
         expect(result, JSON.stringify(result.body)).toMatchObject({ ok: true, status: 200 });
         const summary = result.body as Summary;
-        const db = await getDb();
-        const [row] = await db
-          .select({ instance: instances, series, study: studies, patient: patients })
-          .from(instances)
-          .innerJoin(series, eq(series.id, instances.seriesId))
-          .innerJoin(studies, eq(studies.id, series.studyId))
-          .innerJoin(patients, eq(patients.id, studies.patientId))
-          .where(eq(instances.id, summary.result.items[0]!.instanceId));
+        const row = await findInstanceWithContext(await getDb(), summary.result.items[0]!.instanceId);
         for (const uid of [row!.study.studyInstanceUid, row!.series.seriesInstanceUid, row!.instance.sopInstanceUid]) {
           expect(uid).toMatch(/^2\.25\.\d+$/);
           expect(uid.length).toBeLessThanOrEqual(64);

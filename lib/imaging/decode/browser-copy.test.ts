@@ -16,7 +16,7 @@ import { encapsulatedPixelData } from './browser-fixes';
 import { encapsulatedFrameBytes } from './frames';
 import { decodeFrame, encodeForBrowser, pixelFixes, type BrowserFix } from './index';
 import { readPixelModule } from './pixel-module';
-import { rewriteDataset } from './rewrite';
+import { concat, rewriteDataset } from './rewrite';
 
 type DwvImage = { getBuffer(): ArrayLike<number>; getRescaledValueAtOffset(offset: number): number; getMeta(): Record<string, unknown> };
 type Elements = Record<string, { value: unknown[] } | undefined>;
@@ -174,13 +174,7 @@ function jp2File(codestream: Uint8Array, rows: number, columns: number): Uint8Ar
   const parts = [box('jP  ', new Uint8Array([0x0d, 0x0a, 0x87, 0x0a])), box('ftyp', new TextEncoder().encode('jp2 \0\0\0\0jp2 ')), box('jp2h', new Uint8Array([...box('ihdr', ihdr), ...box('colr', colr)])), box('jp2c', codestream)];
   // An odd length, so that the fragment carries the padding byte real files have.
   if (parts.reduce((sum, p) => sum + p.length, 0) % 2 === 0) parts.splice(3, 0, box('free', new Uint8Array(1)));
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 describe('copies', () => {
