@@ -114,10 +114,12 @@ async function storeAndRegister(
  * exam exported without UIDs) land in one series; with no identifying attribute at all, a file is
  * a study of its own. The stored file is not changed; the viewer's copy carries these UIDs.
  */
-async function generatedUids(file: string, meta: DicomMetadata) {
+async function generatedUids(file: string, meta: DicomMetadata, hasPreamble: boolean) {
+  // The preamble is not content (storage blanks it): the same dataset behind another preamble is
+  // the same instance.
   const content = await new Promise<string>((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(file).on('data', (chunk) => hash.update(chunk)).on('error', reject).on('end', () => resolve(hash.digest('hex')));
+    createReadStream(file, { start: hasPreamble ? 128 : 0 }).on('data', (chunk) => hash.update(chunk)).on('error', reject).on('end', () => resolve(hash.digest('hex')));
   });
   const studyKey = [meta.patientId, meta.issuerOfPatientId, meta.patientName, meta.patientBirthDate, meta.studyDate, meta.studyTime, meta.accessionNumber, meta.studyDescription];
   const identified = studyKey.some((v) => typeof v === 'string' && v.trim() !== '');
@@ -145,7 +147,7 @@ async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx
   if (missing.length && !meta.hasPixelData) {
     throw new ApiError(422, 'invalid_dicom', `Invalid DICOM file: missing ${missing.join(', ')}`, {}, { reason: 'missing_uid' });
   }
-  const uids = missing.length ? await generatedUids(file, meta) : { studyInstanceUid: meta.studyInstanceUid!, seriesInstanceUid: meta.seriesInstanceUid!, sopInstanceUid: meta.sopInstanceUid! };
+  const uids = missing.length ? await generatedUids(file, meta, hasPreamble) : { studyInstanceUid: meta.studyInstanceUid!, seriesInstanceUid: meta.seriesInstanceUid!, sopInstanceUid: meta.sopInstanceUid! };
   const studyUid = uids.studyInstanceUid;
   const registered = await storeAndRegister(file, hasPreamble ? 128 : 0, (stored) => ({
     patient: {

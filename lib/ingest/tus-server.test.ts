@@ -94,6 +94,10 @@ describe('POST /api/upload (tus) with every corpus file', () => {
         const again = await upload(data, { filename: 'again.dcm' });
         expect((again.body as Summary).result).toMatchObject({ instances: 0, duplicates: 1 });
         expect((again.body as Summary).studyId).toBe(row!.study.id);
+        // So is the same dataset behind another preamble (which storage blanks anyway).
+        const otherPreamble = Buffer.from(data);
+        otherPreamble.fill(0x41, 0, 16);
+        expect(((await upload(otherPreamble, { filename: 'preamble.dcm' })).body as Summary).result).toMatchObject({ instances: 0, duplicates: 1 });
       });
     } else if (!entry.expect_error && !isDicomdir) {
       it(`stores ${entry.id} with its metadata`, async () => {

@@ -13,7 +13,7 @@ import { decodeFrame } from '@/lib/imaging/decode';
 import { uidFromUuid } from '@/lib/ingest/uid';
 import { extractSlice, readNiftiVolume, sliceCounts } from '@/lib/nifti';
 import { dicomCorpus, niftiCorpus } from '@/lib/testing/corpus';
-import { makeSeries } from '@/lib/testing/dicom-series';
+import { makeSeries, replaceAscii } from '@/lib/testing/dicom-series';
 import { createTestToken } from '@/lib/testing/fixtures';
 import { ingestForTest } from '@/lib/testing/ingest';
 import { syntheticCtSlice } from '@/lib/testing/synthetic-ct';
@@ -91,7 +91,10 @@ describe('GET /api/instances/{id}/file and /tags', () => {
 
   it('serves an image ingest gave UIDs with those UIDs in it, before processing and from the copy processing stores', async () => {
     const entry = dicomCorpus().find((e) => e.id === 'mr_decimal_rescale')!;
-    const { instanceId, studyId } = (await ingestForTest(entry.path)).items[0]!;
+    // Its UIDs come from its content: a content of its own, not the one other suites upload.
+    const name = Array.from({ length: 4 }, () => String.fromCharCode(65 + Math.floor(Math.random() * 26))).join('');
+    const { instanceId, studyId, duplicate } = (await ingestForTest(writeTemp('no-uids.dcm', replaceAscii(readFileSync(entry.path), 'Anon', name)))).items[0]!;
+    expect(duplicate).toBe(false);
     const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, instanceId));
     const served = async () => {
       const dataset = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId)).arrayBuffer()), { stopAtPixelData: false });
