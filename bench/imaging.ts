@@ -1,33 +1,47 @@
 /**
- * Decode/render benchmark (issue: processing). Run with `npm run bench`.
+ * Imaging benchmark (issue 4, point 6). Run with `npm run bench`, or `npx tsx bench/imaging.ts`
+ * after `npx next build --turbopack`. BENCH_SLICES (default 200) sets the series length.
+ * The server runs as deployed, on PostgreSQL: BENCH_DATABASE_URL, or else a scratch database
+ * on the local server (TEST_DATABASE_ADMIN_URL, dropped afterwards); BENCH_DATABASE=pglite (or
+ * no PostgreSQL) runs it on embedded PGlite instead.
  *
- * - In-process decode + render + PNG encode throughput for a generated 200-slice 512×512 CT
- *   series, uncompressed and JPEG Lossless (made with dcmtk's dcmcjpeg when it is installed).
- * - GET /api/studies/{id}/image latency (p50/p99) and throughput under concurrent load against
- *   the production server, next to Orthanc's /instances/{id}/preview on the same files in the
- *   same run when Orthanc is installed (apt-get install orthanc dcmtk).
+ * Two 512×512 CT series of BENCH_SLICES slices with the same pixels: uncompressed (Explicit VR
+ * Little Endian) and JPEG Lossless SV1 (made with dcmtk's dcmcjpeg).
+ *
+ * 1. In process: read + decode + render (file window) + PNG, one thread, then through the image
+ *    worker pool with as many workers as the server uses.
+ * 2. Over HTTP, cold: GET /api/studies/{id}/image (default window, full-size PNG) of every slice
+ *    exactly once, next to Orthanc's /instances/{id}/preview (full-size PNG) of the same files,
+ *    8 concurrent clients each. No image is requested twice, so neither side serves from a
+ *    cache. The two servers take turns in rounds of a quarter of the series (alternating who
+ *    goes first) so that load from elsewhere on the machine falls on both alike. Reported:
+ *    images/s, p50/p99 latency, server CPU time per image (all threads, from /proc), bytes.
+ * 3. Warm extra lines: the same slices again (ours with another window, so the decoded frame
+ *    comes from the frame cache but is rendered and encoded again; Orthanc the same previews).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import postgres from 'postgres';
 import { openDatabase } from '../db';
 import { insertApiToken } from '../db/queries/api-tokens';
 import { generateApiTokenSecret } from '../lib/auth/tokens';
-import { parseDicom, extractMetadata } from '../lib/dicom';
-import { decodeFrame } from '../lib/imaging/decode';
-import { fileWindow } from '../lib/imaging/dicom-image';
+import { decodeDicomFrame, renderDecoded } from '../lib/imaging/dicom-image';
 import { encodeImage } from '../lib/imaging/encode';
-import { renderFrame } from '../lib/imaging/render';
+import { createImagePool } from '../lib/imaging/image-pool';
+import type { ImageTask } from '../lib/imaging/image-tasks';
 import { uidFromUuid } from '../lib/ingest/uid';
 import { syntheticCtSlice } from '../lib/testing/synthetic-ct';
 import { startNext, waitForHttp } from './support';
 
 const SLICES = Number(process.env.BENCH_SLICES ?? 200);
+const WARMUP_SLICES = 16;
 const PORT = 3220;
+const ORTHANC_PORT = 8142;
 const CONCURRENCY = 8;
-const REQUESTS = 400;
+const ROUNDS = 4;
+const WORKERS = Number(process.env.IMAGE_WORKERS ?? os.availableParallelism());
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
@@ -35,21 +49,125 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function renderAll(files: string[]): Promise<number> {
+/** User + system CPU time of a process and its descendants, in ms (Linux /proc, 100 ticks/s). */
+function cpuMs(pid: number): number {
+  const fields = (p: number) => readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  let total = 0;
+  const visit = (p: number) => {
+    const f = fields(p);
+    total += (Number(f[11]) + Number(f[12])) * 10;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (Number(fields(Number(entry))[1]) === p) visit(Number(entry));
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  };
+  visit(pid);
+  return total;
+}
+
+/** The database the server runs on, and the CPU its own processes spend (PostgreSQL backends). */
+async function benchDatabase(cleanup: (() => void | Promise<void>)[]): Promise<{ url?: string; label: string; cpuMs: () => Promise<number> }> {
+  const none = { label: 'embedded PGlite (in the server process)', cpuMs: async () => 0 };
+  if (process.env.BENCH_DATABASE === 'pglite') return none;
+  let url = process.env.BENCH_DATABASE_URL;
+  const adminUrl = url ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    if (!url) {
+      const name = `imaging_bench_${Date.now()}`;
+      await admin.unsafe(`create database "${name}"`);
+      const scratch = new URL(adminUrl);
+      scratch.pathname = `/${name}`;
+      url = scratch.toString();
+    }
+  } catch (error) {
+    await admin.end();
+    console.log(`[bench] no PostgreSQL (${(error as Error).message}): the server runs on embedded PGlite`);
+    return none;
+  }
+  const scratchName = process.env.BENCH_DATABASE_URL ? null : new URL(url).pathname.slice(1);
+  cleanup.push(async () => {
+    if (scratchName) await admin.unsafe(`drop database if exists "${scratchName}" with (force)`);
+    await admin.end();
+  });
+  const database = new URL(url).pathname.slice(1);
+  return {
+    url,
+    label: `PostgreSQL (${database}); its backends' CPU counted with the server's`,
+    cpuMs: async () => {
+      // Only the local server's backends can be read from /proc.
+      const rows = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${database}`;
+      return rows.reduce((sum, { pid }) => {
+        try {
+          return sum + cpuMs(pid);
+        } catch {
+          return sum;
+        }
+      }, 0);
+    },
+  };
+}
+
+interface Series {
+  label: string;
+  files: string[];
+  warmup: string[];
+}
+
+function makeSeries(dir: string, count: number, jpegLossless: boolean): string[] {
+  mkdirSync(dir, { recursive: true });
+  const studyUid = uidFromUuid();
+  const seriesUid = uidFromUuid();
+  return Array.from({ length: count }, (_, i) => {
+    const file = path.join(dir, `IM${String(i).padStart(4, '0')}.dcm`);
+    const slice = syntheticCtSlice({ size: 512, index: i, studyUid, seriesUid, sopUid: uidFromUuid() });
+    if (!jpegLossless) {
+      writeFileSync(file, slice);
+      return file;
+    }
+    writeFileSync(`${file}.raw`, slice);
+    execFileSync('dcmcjpeg', ['+el', `${file}.raw`, file]);
+    rmSync(`${file}.raw`);
+    return file;
+  });
+}
+
+async function inProcessSingleThread(files: string[]): Promise<number> {
   const started = performance.now();
   for (const file of files) {
-    const dataset = parseDicom(new Uint8Array(readFileSync(file)), { stopAtPixelData: false });
-    const meta = extractMetadata(dataset);
-    const frame = await decodeFrame(dataset, 0);
-    const image = renderFrame(frame, { rescaleSlope: meta.rescaleSlope, rescaleIntercept: meta.rescaleIntercept, window: fileWindow(meta) });
+    const decoded = await decodeDicomFrame(new Uint8Array(readFileSync(file)), 0);
+    const { image } = renderDecoded(decoded, {});
     await encodeImage(image, { format: 'png' });
   }
   return files.length / ((performance.now() - started) / 1000);
 }
 
-async function load(urls: string[], headers: Record<string, string>) {
+async function inProcessPool(pool: ReturnType<typeof createImagePool>, files: string[], warmup: string[]): Promise<number> {
+  const task = (file: string): ImageTask => ({ kind: 'render-dicom', path: file, frame: 0, window: null, invert: false, format: 'png' });
+  await Promise.all(warmup.map((f) => pool.run(task(f)))); // start the workers
+  const started = performance.now();
+  await Promise.all(files.map((f) => pool.run(task(f))));
+  return files.length / ((performance.now() - started) / 1000);
+}
+
+interface Load {
+  latencies: number[];
+  seconds: number;
+  bytes: number;
+  cpuMs: number;
+  sample?: Buffer;
+}
+
+async function load(urls: string[], headers: Record<string, string>, pid: number, extraCpuMs: () => Promise<number> = async () => 0): Promise<Load> {
   const latencies: number[] = [];
+  let bytes = 0;
+  let sample: Buffer | undefined;
   let next = 0;
+  const cpuBefore = cpuMs(pid) + (await extraCpuMs());
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -58,14 +176,65 @@ async function load(urls: string[], headers: Record<string, string>) {
         const t0 = performance.now();
         const res = await fetch(url, { headers });
         if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-        await res.arrayBuffer();
+        const body = Buffer.from(await res.arrayBuffer());
         latencies.push(performance.now() - t0);
+        bytes += body.length;
+        sample ??= body;
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { perSecond: urls.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { latencies, seconds, bytes, cpuMs: cpuMs(pid) + (await extraCpuMs()) - cpuBefore, sample };
+}
+
+function merge(loads: Load[]): Load {
+  return {
+    latencies: loads.flatMap((l) => l.latencies),
+    seconds: loads.reduce((s, l) => s + l.seconds, 0),
+    bytes: loads.reduce((s, l) => s + l.bytes, 0),
+    cpuMs: loads.reduce((s, l) => s + l.cpuMs, 0),
+    sample: loads[0]?.sample,
+  };
+}
+
+interface Target {
+  name: string;
+  pid: number;
+  headers: Record<string, string>;
+  /** CPU the target spends outside its own process tree (its database server). */
+  extraCpuMs?: () => Promise<number>;
+}
+
+/** Each target gets every URL of its list once; they take turns, in rounds. */
+async function interleaved(targets: { target: Target; urls: string[] }[]): Promise<Load[]> {
+  const results = targets.map(() => [] as Load[]);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => targets.length - 1 - i);
+    for (const i of order) {
+      const { target, urls } = targets[i]!;
+      const size = Math.ceil(urls.length / ROUNDS);
+      results[i]!.push(await load(urls.slice(round * size, (round + 1) * size), target.headers, target.pid, target.extraCpuMs));
+    }
+  }
+  return results.map(merge);
+}
+
+function pngInfo(png: Buffer | undefined): string {
+  if (!png || png.readUInt32BE(0) !== 0x89504e47) return 'not a PNG';
+  const colour = { 0: 'grey', 2: 'RGB', 3: 'palette', 4: 'grey+alpha', 6: 'RGBA' }[png[25]!] ?? '?';
+  return `${png.readUInt32BE(16)}×${png.readUInt32BE(20)} ${png[24]}-bit ${colour}`;
+}
+
+function row(l: Load) {
+  const sorted = [...l.latencies].sort((a, b) => a - b);
+  return {
+    'images/s': (l.latencies.length / l.seconds).toFixed(1),
+    'p50 ms': percentile(sorted, 50).toFixed(1),
+    'p99 ms': percentile(sorted, 99).toFixed(1),
+    'server CPU ms/image': (l.cpuMs / l.latencies.length).toFixed(1),
+    'KB/image': (l.bytes / l.latencies.length / 1024).toFixed(1),
+    output: pngInfo(l.sample),
+  };
 }
 
 async function tusUpload(origin: string, token: string, data: Buffer): Promise<{ studyId: string }> {
@@ -83,89 +252,138 @@ async function tusUpload(origin: string, token: string, data: Buffer): Promise<{
   return (await res.json()) as { studyId: string };
 }
 
+/** Waits until the processing jobs of the studies are done, so that they do not run during the measurement. */
+async function processed(origin: string, auth: Record<string, string>, studyIds: string[]): Promise<void> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (const id of studyIds) {
+    for (;;) {
+      const { study } = (await (await fetch(`${origin}/api/studies/${id}`, { headers: auth })).json()) as { study: { status: string; jobs: { status: string }[] } };
+      if (study.status !== 'processing' && study.jobs.every((j) => j.status === 'succeeded' || j.status === 'failed')) break;
+      if (Date.now() > deadline) throw new Error(`study ${id} is still processing`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+function startOrthanc(dir: string): ChildProcess {
+  const storage = path.join(dir, 'orthanc');
+  mkdirSync(storage);
+  const config = path.join(dir, 'orthanc.json');
+  // Orthanc's defaults (50 HTTP threads, no storage compression), on a port of its own.
+  writeFileSync(
+    config,
+    JSON.stringify({ Name: 'bench', HttpPort: ORTHANC_PORT, DicomServerEnabled: false, StorageDirectory: storage, IndexDirectory: storage, RemoteAccessAllowed: false, AuthenticationEnabled: false, HttpThreadsCount: 50 }),
+  );
+  return spawn('Orthanc', [config], { stdio: 'ignore' });
+}
+
 async function main() {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'imaging-bench-img-'));
-  const cleanup: (() => void)[] = [() => rmSync(tmp, { recursive: true, force: true })];
+  const cleanup: (() => void | Promise<void>)[] = [() => rmSync(tmp, { recursive: true, force: true })];
   try {
-    const rawDir = path.join(tmp, 'raw');
-    const jplDir = path.join(tmp, 'jpeg-lossless');
-    mkdirSync(rawDir);
-    mkdirSync(jplDir);
-    const studyUid = uidFromUuid();
-    const seriesUid = uidFromUuid();
-    const raw: string[] = [];
-    for (let i = 0; i < SLICES; i++) {
-      const file = path.join(rawDir, `IM${i}.dcm`);
-      writeFileSync(file, syntheticCtSlice({ size: 512, index: i, studyUid, seriesUid, sopUid: uidFromUuid() }));
-      raw.push(file);
-    }
-    const jpl: string[] = [];
-    if (has('dcmcjpeg')) {
-      for (const file of raw) {
-        const out = path.join(jplDir, path.basename(file));
-        execFileSync('dcmcjpeg', ['+el', file, out]);
-        jpl.push(out);
-      }
+    const withJpeg = has('dcmcjpeg');
+    const series: Series[] = [{ label: 'uncompressed (Explicit VR LE)', files: makeSeries(path.join(tmp, 'raw'), SLICES, false), warmup: makeSeries(path.join(tmp, 'raw-warmup'), WARMUP_SLICES, false) }];
+    if (withJpeg) {
+      series.push({
+        label: 'JPEG Lossless SV1 (.4.70)',
+        files: makeSeries(path.join(tmp, 'jpl'), SLICES, true),
+        warmup: makeSeries(path.join(tmp, 'jpl-warmup'), WARMUP_SLICES, true),
+      });
+    } else {
+      console.log('[bench] dcmcjpeg not installed (apt-get install dcmtk): JPEG Lossless skipped');
     }
 
-    console.log(`\n[bench] decode + render + PNG, in process, ${SLICES} slices 512×512`);
-    const rows: Record<string, { 'images/s': string }> = { 'uncompressed (Explicit VR LE)': { 'images/s': (await renderAll(raw)).toFixed(1) } };
-    if (jpl.length) rows['JPEG Lossless SV1 (1.2.840.10008.1.2.4.70)'] = { 'images/s': (await renderAll(jpl)).toFixed(1) };
-    else rows['JPEG Lossless'] = { 'images/s': 'skipped: dcmcjpeg not installed (apt-get install dcmtk)' };
-    console.table(rows);
+    console.log(`\n[bench] decode + render + PNG in process, ${SLICES} slices 512×512, ${os.availableParallelism()} CPUs`);
+    const pool = createImagePool(Math.max(1, WORKERS));
+    const inProcess: Record<string, Record<string, string>> = {};
+    for (const s of series) {
+      await inProcessSingleThread(s.warmup);
+      inProcess[s.label] = {
+        'one thread, images/s': (await inProcessSingleThread(s.files)).toFixed(1),
+        [`${pool.size} image workers, images/s`]: (await inProcessPool(pool, s.files, s.warmup)).toFixed(1),
+      };
+    }
+    await pool.close();
+    console.table(inProcess);
 
-    // The production server, on an embedded database in a scratch data directory.
+    // The production server, with its data in a scratch directory.
     const dataDir = path.join(tmp, 'data');
-    const databaseUrl = process.env.BENCH_DATABASE_URL;
+    const database = await benchDatabase(cleanup);
+    const databaseUrl = database.url;
     const handle = await openDatabase({ url: databaseUrl, dataDir });
     const secret = generateApiTokenSecret();
     await insertApiToken(handle.db, { name: 'bench', tokenHash: secret.hash, prefix: secret.prefix, role: 'clinician', scopes: ['studies:read', 'studies:write'] });
     await handle.close();
     const server = startNext(PORT, { DATA_DIR: dataDir, AUTH_SECRET: 'bench-secret-0123456789abcdefghijklmnopqrstuv', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
-    cleanup.push(() => server.kill());
+    cleanup.push(() => void server.kill());
     const origin = `http://127.0.0.1:${PORT}`;
     await waitForHttp(`${origin}/api/health`);
-    let studyId = '';
-    for (const file of jpl.length ? jpl : raw) studyId = (await tusUpload(origin, secret.secret, readFileSync(file))).studyId;
     const auth = { Authorization: `Bearer ${secret.secret}` };
-    const urls = Array.from({ length: REQUESTS }, (_, i) => `${origin}/api/studies/${studyId}/image?index=${i % SLICES}&level=${40 + (i % 7)}&window=400`);
-    await load(urls.slice(0, 20), auth); // warm-up: compile routes, load codecs
-    const app = await load(urls, auth);
-
-    const results: Record<string, { 'images/s': string; 'p50 ms': string; 'p99 ms': string }> = {
-      'GET /api/studies/{id}/image (PNG)': { 'images/s': app.perSecond.toFixed(1), 'p50 ms': app.p50.toFixed(1), 'p99 ms': app.p99.toFixed(1) },
-    };
-
-    if (has('Orthanc')) {
-      const orthancDir = path.join(tmp, 'orthanc');
-      mkdirSync(orthancDir);
-      const config = path.join(tmp, 'orthanc.json');
-      writeFileSync(
-        config,
-        JSON.stringify({ Name: 'bench', HttpPort: 8142, DicomPort: 4342, StorageDirectory: orthancDir, IndexDirectory: orthancDir, RemoteAccessAllowed: false, AuthenticationEnabled: false, HttpThreadsCount: 50 }),
-      );
-      const orthanc = spawn('Orthanc', [config], { stdio: 'ignore' });
-      cleanup.push(() => orthanc.kill());
-      await waitForHttp('http://127.0.0.1:8142/system');
-      const ids: string[] = [];
-      for (const file of jpl.length ? jpl : raw) {
-        const res = await fetch('http://127.0.0.1:8142/instances', { method: 'POST', body: new Uint8Array(readFileSync(file)) });
-        ids.push(((await res.json()) as { ID: string }).ID);
-      }
-      const previews = Array.from({ length: REQUESTS }, (_, i) => `http://127.0.0.1:8142/instances/${ids[i % ids.length]}/preview?x=${randomUUID()}`);
-      await load(previews.slice(0, 20), {});
-      const o = await load(previews, {});
-      results['Orthanc /instances/{id}/preview (PNG)'] = { 'images/s': o.perSecond.toFixed(1), 'p50 ms': o.p50.toFixed(1), 'p99 ms': o.p99.toFixed(1) };
-      console.log(`\n[bench] image endpoint, ${REQUESTS} requests, ${CONCURRENCY} concurrent, ${jpl.length ? 'JPEG Lossless' : 'uncompressed'} 512×512 CT`);
-      console.table(results);
-      console.log(`[bench] ours / Orthanc: ${((app.perSecond / o.perSecond) * 100).toFixed(0)}% of its throughput`);
-    } else {
-      console.log(`\n[bench] image endpoint, ${REQUESTS} requests, ${CONCURRENCY} concurrent`);
-      console.table(results);
-      console.log('[bench] Orthanc not installed (apt-get install orthanc): its published figure here is about 24 images/s');
+    const studies = new Map<Series, { main: string; warmup: string }>();
+    for (const s of series) {
+      let main = '';
+      let warmup = '';
+      for (const file of s.files) main = (await tusUpload(origin, secret.secret, readFileSync(file))).studyId;
+      for (const file of s.warmup) warmup = (await tusUpload(origin, secret.secret, readFileSync(file))).studyId;
+      studies.set(s, { main, warmup });
     }
+    await processed(origin, auth, [...studies.values()].flatMap((s) => [s.main, s.warmup]));
+    const ours: Target = { name: 'ours', pid: server.pid!, headers: auth, extraCpuMs: database.cpuMs };
+    const ourUrls = (studyId: string, count: number, extra = '') => Array.from({ length: count }, (_, i) => `${origin}/api/studies/${studyId}/image?index=${i}${extra}`);
+
+    let orthanc: Target | null = null;
+    const orthancIds = new Map<Series, { main: string[]; warmup: string[] }>();
+    if (has('Orthanc')) {
+      const child = startOrthanc(tmp);
+      cleanup.push(() => void child.kill());
+      await waitForHttp(`http://127.0.0.1:${ORTHANC_PORT}/system`);
+      const store = async (files: string[]) => {
+        const ids: string[] = [];
+        for (const file of files) {
+          const res = await fetch(`http://127.0.0.1:${ORTHANC_PORT}/instances`, { method: 'POST', body: new Uint8Array(readFileSync(file)) });
+          ids.push(((await res.json()) as { ID: string }).ID);
+        }
+        return ids;
+      };
+      for (const s of series) orthancIds.set(s, { main: await store(s.files), warmup: await store(s.warmup) });
+      orthanc = { name: 'Orthanc', pid: child.pid!, headers: {} };
+    } else {
+      console.log('[bench] Orthanc not installed (apt-get install orthanc): no baseline in this run');
+    }
+    const previewUrls = (ids: string[]) => ids.map((id) => `http://127.0.0.1:${ORTHANC_PORT}/instances/${id}/preview`);
+
+    const summary: string[] = [];
+    for (const s of series) {
+      const ids = studies.get(s)!;
+      const oids = orthancIds.get(s);
+      // Warm-up on other images: JIT, workers, codecs, connections.
+      await load(ourUrls(ids.warmup, WARMUP_SLICES), auth, ours.pid);
+      if (orthanc && oids) await load(previewUrls(oids.warmup), {}, orthanc.pid);
+
+      const targets = [{ target: ours, urls: ourUrls(ids.main, SLICES) }];
+      if (orthanc && oids) targets.push({ target: orthanc, urls: previewUrls(oids.main) });
+      const [cold, orthancCold] = await interleaved(targets);
+      const warm = await load(ourUrls(ids.main, SLICES, '&window=350&level=50'), auth, ours.pid, database.cpuMs);
+      const orthancWarm = orthanc && oids ? await load(previewUrls(oids.main), {}, orthanc.pid) : null;
+
+      const table: Record<string, ReturnType<typeof row>> = {
+        'ours: GET /api/studies/{id}/image, cold': row(cold!),
+        ...(orthancCold ? { 'Orthanc: /instances/{id}/preview, cold': row(orthancCold) } : {}),
+        'ours, warm (frame cached, new window)': row(warm),
+        ...(orthancWarm ? { 'Orthanc, warm (same previews again)': row(orthancWarm) } : {}),
+      };
+      console.log(`\n[bench] ${s.label}: ${SLICES} distinct images, ${CONCURRENCY} concurrent clients, ${ROUNDS} alternating rounds; our database: ${database.label}`);
+      console.table(table);
+      if (orthancCold) {
+        const ratio = cold!.latencies.length / cold!.seconds / (orthancCold.latencies.length / orthancCold.seconds);
+        const line = `[bench] ${s.label}: ours / Orthanc = ${ratio.toFixed(2)}× its throughput (cold)`;
+        console.log(line);
+        summary.push(line);
+      }
+    }
+    if (summary.length) console.log(`\n${summary.join('\n')}`);
   } finally {
-    for (const fn of cleanup.reverse()) fn();
+    for (const fn of cleanup.reverse()) await fn();
   }
 }
 

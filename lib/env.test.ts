@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvError, parseEnv } from './env';
@@ -55,6 +56,13 @@ describe('parseEnv', () => {
     const env = parseEnv({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_LOCKOUT_SECONDS: '60' });
     expect(env.login).toEqual({ maxFailuresPerAccount: 3, maxFailuresPerAddress: 20, lockoutSeconds: 60 });
     expect(problemsOf({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '0' })[0]).toMatch(/^LOGIN_MAX_FAILURES_PER_ACCOUNT/);
+  });
+
+  it('sizes the image worker pool from IMAGE_WORKERS, one per CPU by default', () => {
+    expect(parseEnv({}).imaging.workers).toBe(os.availableParallelism());
+    expect(parseEnv({ IMAGE_WORKERS: '3' }).imaging.workers).toBe(3);
+    expect(parseEnv({ IMAGE_WORKERS: '0' }).imaging.workers).toBe(0);
+    for (const bad of ['-1', 'many', '1.5', '1000']) expect(problemsOf({ IMAGE_WORKERS: bad })[0], bad).toMatch(/^IMAGE_WORKERS/);
   });
 
   it('accepts a postgres URL', () => {

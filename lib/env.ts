@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -52,6 +53,8 @@ const schema = z
       .optional(),
     SEGMENTATION_TIMEOUT_SECONDS: intFromEnv(300, 1, 24 * 60 * 60),
     SEGMENTATION_MAX_VOXELS: intFromEnv(2 ** 27, 1, 2 ** 31 - 1),
+    // 0 renders in the request thread (no workers).
+    IMAGE_WORKERS: intFromEnv(os.availableParallelism(), 0, 256),
   })
   .transform((raw) => {
     const secret = raw.AUTH_SECRET || raw.SESSION_SECRET || undefined;
@@ -83,6 +86,10 @@ const schema = z
         totalSegmentatorDevice: raw.TOTALSEGMENTATOR_DEVICE,
         timeoutSeconds: raw.SEGMENTATION_TIMEOUT_SECONDS,
         maxVoxels: raw.SEGMENTATION_MAX_VOXELS,
+      },
+      imaging: {
+        /** Worker threads that decode, render and encode images. */
+        workers: raw.IMAGE_WORKERS,
       },
     };
   });

@@ -1,9 +1,18 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
-import type { Executor } from '../index';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import type { Database, Executor } from '../index';
 import { apiTokens, users, type ApiToken } from '../schema';
 
-export async function findApiTokenByHash(db: Executor, tokenHash: string): Promise<ApiToken | undefined> {
-  const [row] = await db.select().from(apiTokens).where(eq(apiTokens.tokenHash, tokenHash)).limit(1);
+function prepareByHash(db: Database) {
+  return db.select().from(apiTokens).where(eq(apiTokens.tokenHash, sql.placeholder('tokenHash'))).limit(1).prepare('api_token_by_hash');
+}
+
+// Every API request looks its token up: a prepared statement skips building the SQL each time.
+const byHash = new WeakMap<Database, ReturnType<typeof prepareByHash>>();
+
+export async function findApiTokenByHash(db: Database, tokenHash: string): Promise<ApiToken | undefined> {
+  let statement = byHash.get(db);
+  if (!statement) byHash.set(db, (statement = prepareByHash(db)));
+  const [row] = await statement.execute({ tokenHash });
   return row;
 }
 
@@ -18,8 +27,8 @@ export async function insertApiToken(db: Executor, token: typeof apiTokens.$infe
   return row;
 }
 
-export async function touchApiToken(db: Executor, id: string): Promise<void> {
-  await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, id));
+export async function touchApiToken(db: Executor, id: string, at = new Date()): Promise<void> {
+  await db.update(apiTokens).set({ lastUsedAt: at }).where(eq(apiTokens.id, id));
 }
 
 /** Every token (revoked ones too, for the record), newest first, with its creator's email. */

@@ -1,11 +1,61 @@
-import { and, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
-import type { Executor } from '../index';
+import { and, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
+import type { Database, Executor } from '../index';
 import { auditLog, type AuditEntry, type NewAuditEntry } from '../schema';
 
 export async function insertAuditEntry(db: Executor, entry: NewAuditEntry): Promise<AuditEntry> {
   const [row] = await db.insert(auditLog).values(entry).returning();
   if (!row) throw new Error('audit insert returned no row');
   return row;
+}
+
+const placeholder = (name: string) => sql.placeholder(name);
+
+function prepareAppend(db: Database) {
+  return db
+    .insert(auditLog)
+    .values({
+      action: placeholder('action'),
+      outcome: placeholder('outcome'),
+      userId: placeholder('userId'),
+      userEmail: placeholder('userEmail'),
+      role: placeholder('role'),
+      tokenId: placeholder('tokenId'),
+      clientAddress: placeholder('clientAddress'),
+      userAgent: placeholder('userAgent'),
+      patientId: placeholder('patientId'),
+      studyId: placeholder('studyId'),
+      resourceType: placeholder('resourceType'),
+      resourceId: placeholder('resourceId'),
+      details: placeholder('details'),
+    })
+    .prepare('audit_append');
+}
+
+const appendStatements = new WeakMap<Database, ReturnType<typeof prepareAppend>>();
+
+/**
+ * insertAuditEntry for the hot path (every image, every read of patient data): a prepared
+ * statement that returns nothing. On embedded PGlite this costs a third of the plain insert.
+ */
+export async function appendAuditEntry(db: Database, entry: NewAuditEntry): Promise<void> {
+  let statement = appendStatements.get(db);
+  if (!statement) appendStatements.set(db, (statement = prepareAppend(db)));
+  await statement.execute({
+    action: entry.action,
+    outcome: entry.outcome,
+    userId: entry.userId ?? null,
+    userEmail: entry.userEmail ?? null,
+    role: entry.role ?? null,
+    tokenId: entry.tokenId ?? null,
+    clientAddress: entry.clientAddress ?? null,
+    userAgent: entry.userAgent ?? null,
+    patientId: entry.patientId ?? null,
+    studyId: entry.studyId ?? null,
+    resourceType: entry.resourceType ?? null,
+    resourceId: entry.resourceId ?? null,
+    // Sent as JSON text: the column's type makes it a jsonb object.
+    details: JSON.stringify(entry.details ?? {}),
+  });
 }
 
 export interface AuditFilter {

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { expect, type Locator, type Page } from '@playwright/test';
+import { expect, type CDPSession, type Locator, type Page } from '@playwright/test';
 import { readDicomMetadata } from '@/lib/dicom';
 import { makeSeries, replaceAscii, variantUid } from '@/lib/testing/dicom-series';
+
+export { variantUid };
 
 /** What the viewer's image canvas holds, summarised so that two states can be compared. */
 export interface CanvasStats {
@@ -73,7 +75,10 @@ export class ViewerPage {
     return { center: Number(await readout.getAttribute('data-center')), width: Number(await readout.getAttribute('data-width')) };
   }
 
-  /** Reads the image canvas back (getImageData) and summarises it. */
+  /**
+   * Reads the image canvas back (getImageData) and summarises the image on it: pixels dwv left
+   * transparent (around the image) are not counted, so a blank image has one level.
+   */
   async canvasStats(timeout = 5_000): Promise<CanvasStats> {
     return this.imageCanvas().evaluate((canvas: HTMLCanvasElement) => {
       const context = canvas.getContext('2d');
@@ -82,14 +87,16 @@ export class ViewerPage {
       const seen = new Set<number>();
       let sum = 0;
       let hash = 0;
+      let pixels = 0;
       for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] === 0) continue;
         const grey = Math.round((data[i]! + data[i + 1]! + data[i + 2]!) / 3);
+        pixels++;
         sum += grey;
         seen.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
-        hash = (Math.imul(hash, 31) + grey) | 0;
+        hash = (Math.imul(hash, 31) + grey + i) | 0;
       }
-      const pixels = data.length / 4;
-      return { width: canvas.width, height: canvas.height, mean: sum / pixels, levels: seen.size, hash };
+      return { width: canvas.width, height: canvas.height, mean: pixels ? sum / pixels : 0, levels: seen.size, hash };
     }, undefined, { timeout });
   }
 
@@ -101,6 +108,29 @@ export class ViewerPage {
     await this.page.mouse.down();
     await this.page.mouse.move(box.x + box.width * to.x, box.y + box.height * to.y, { steps });
     await this.page.mouse.up();
+  }
+
+  timeReadout() {
+    return this.page.getByTestId('time-readout');
+  }
+
+  /**
+   * A two-finger pinch about the centre of the image, through Chromium's own touch input (the
+   * page must come from a context with hasTouch): the fingers start `from` pixels apart and end
+   * `to` pixels apart, horizontally.
+   */
+  async pinch(cdp: CDPSession, from: number, to: number, steps = 10) {
+    const box = await this.canvasHost().boundingBox();
+    if (!box) throw new Error('viewer canvas is not visible');
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const points = (gap: number) => [
+      { x: cx - gap / 2, y: cy, id: 0 },
+      { x: cx + gap / 2, y: cy, id: 1 },
+    ];
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: points(from) });
+    for (let i = 1; i <= steps; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: points(from + ((to - from) * i) / steps) });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
   }
 
   async wheel(deltaY: number, at = { x: 0.5, y: 0.5 }) {
@@ -146,7 +176,7 @@ function setStringElement(file: Buffer, group: number, element: number, vr: stri
  * slices 5 mm apart (Image Position Patient rewritten in place), instance numbers 1…n, and a bright square stamped at a
  * different place in each slice, so that scrolling visibly changes the image.
  */
-export function makeCtVolume(count: number): { files: Buffer[]; sliceZ: number[] } {
+export function makeCtVolume(count: number): { files: Buffer[]; sliceZ: number[]; seriesUid: string; sopUids: string[] } {
   if (count > 14) throw new Error('at most 14 slices keep the position string the same length');
   const base = readFileSync(path.join(FIXTURES, 'ct_small_explicit_le.dcm'));
   const made = makeSeries(base, manifestUids('ct_small_explicit_le'), count);
@@ -164,7 +194,21 @@ export function makeCtVolume(count: number): { files: Buffer[]; sliceZ: number[]
     for (let y = 10; y < 26; y++) for (let x = x0; x < x0 + 16; x++) out.writeInt16LE(3000, pixelStart + (y * rows + x) * 2);
     return out;
   });
-  return { files, sliceZ };
+  return { files, sliceZ, seriesUid: made.seriesUid, sopUids: made.sopUids };
+}
+
+/**
+ * Another series of the same study from a slice of makeCtVolume: new Series and SOP Instance
+ * UIDs, Series Number 2, and the picture turned upside down, so that it looks different.
+ */
+export function makeSecondSeries(slice: Buffer, volume: { seriesUid: string; sopUids: string[] }, sopIndex: number): Buffer {
+  const out = replaceAscii(replaceAscii(slice, volume.seriesUid, variantUid(volume.seriesUid)), volume.sopUids[sopIndex]!, variantUid(volume.sopUids[sopIndex]!));
+  setStringElement(out, 0x0020, 0x0011, 'IS', '2');
+  const rows = 128;
+  const start = pixelDataOffset(out, rows * rows * 2);
+  const pixels = Buffer.from(out.subarray(start, start + rows * rows * 2));
+  for (let y = 0; y < rows; y++) pixels.copy(out, start + y * rows * 2, (rows - 1 - y) * rows * 2, (rows - y) * rows * 2);
+  return out;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { getDb, type Executor } from '@/db';
-import { insertAuditEntry } from '@/db/queries/audit';
-import type { AuditEntry } from '@/db/schema';
+import { appendAuditEntry, insertAuditEntry } from '@/db/queries/audit';
+import type { AuditEntry, NewAuditEntry } from '@/db/schema';
 
 /** Who did something, from where; derived from a session or an API token. */
 export interface Actor {
@@ -25,8 +25,8 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
-export async function recordAudit(actor: Actor, event: AuditEvent, db?: Executor): Promise<AuditEntry> {
-  return insertAuditEntry(db ?? (await getDb()), {
+function entryOf(actor: Actor, event: AuditEvent): NewAuditEntry {
+  return {
     action: event.action,
     outcome: event.outcome,
     userId: actor.userId ?? null,
@@ -40,7 +40,16 @@ export async function recordAudit(actor: Actor, event: AuditEvent, db?: Executor
     resourceType: event.resourceType ?? null,
     resourceId: event.resourceId ?? null,
     details: event.details ?? {},
-  });
+  };
+}
+
+export async function recordAudit(actor: Actor, event: AuditEvent, db?: Executor): Promise<AuditEntry> {
+  return insertAuditEntry(db ?? (await getDb()), entryOf(actor, event));
+}
+
+/** recordAudit without the written row handed back: the cheaper statement for every data access. */
+async function appendAudit(actor: Actor, event: AuditEvent): Promise<void> {
+  await appendAuditEntry(await getDb(), entryOf(actor, event));
 }
 
 export interface PatientDataAccess<T> {
@@ -80,9 +89,9 @@ export async function auditPatientAccess<T>(actor: Actor, access: PatientDataAcc
     throw error;
   }
   if (result === undefined || result === null) {
-    await recordAudit(actor, { ...base, outcome: 'failure', details: { reason: 'not_found' } });
+    await appendAudit(actor, { ...base, outcome: 'failure', details: { reason: 'not_found' } });
     return result;
   }
-  await recordAudit(actor, { ...base, ...access.describe?.(result as NonNullable<T>), outcome: 'success' });
+  await appendAudit(actor, { ...base, ...access.describe?.(result as NonNullable<T>), outcome: 'success' });
   return result;
 }

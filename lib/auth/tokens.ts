@@ -21,6 +21,20 @@ export async function findActiveApiToken(secret: string, now = new Date()): Prom
   const db = await getDb();
   const token = await findApiTokenByHash(db, hashApiToken(secret));
   if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) return null;
-  await touchApiToken(db, token.id);
+  if (shouldTouch(token.id, now)) await touchApiToken(db, token.id, now);
   return token;
+}
+
+// last_used_at says when a token was last in use, to the minute: writing it on every request
+// would add an UPDATE to every image an external system fetches.
+const TOUCH_INTERVAL_MS = 60_000;
+const globalForTokens = globalThis as typeof globalThis & { __apiTokenTouched?: Map<string, number> };
+
+function shouldTouch(tokenId: string, now: Date): boolean {
+  const touched = (globalForTokens.__apiTokenTouched ??= new Map());
+  const last = touched.get(tokenId);
+  if (last !== undefined && now.getTime() - last < TOUCH_INTERVAL_MS) return false;
+  if (touched.size > 10_000) touched.clear();
+  touched.set(tokenId, now.getTime());
+  return true;
 }

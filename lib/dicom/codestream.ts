@@ -16,6 +16,12 @@ export interface CodestreamHeader {
   bits?: number;
   /** RLE only: segments in the frame. */
   segments?: number;
+  /** JPEG 2000 only: tiles the image is cut into (SIZ). */
+  tiles?: number;
+  /** JPEG 2000 only: the first component's samples are signed (Ssiz bit 7). */
+  signed?: boolean;
+  /** JPEG 2000 only: the codestream came inside a JP2 file (boxes). */
+  jp2?: boolean;
 }
 
 export class CodestreamError extends Error {
@@ -66,10 +72,16 @@ function readJpeg(b: Uint8Array): CodestreamHeader {
   throw new CodestreamError('JPEG frame ends before its frame header (SOF)');
 }
 
-/** JP2 files wrap the codestream in boxes; the codestream is the payload of the 'jp2c' box. */
-function unwrapJp2(b: Uint8Array): Uint8Array {
-  const isJp2 = b.length >= 12 && u32(b, 0) === 12 && u32(b, 4) === 0x6a502020;
-  if (!isJp2) return b;
+function isJp2File(b: Uint8Array): boolean {
+  return b.length >= 12 && u32(b, 0) === 12 && u32(b, 4) === 0x6a502020;
+}
+
+/**
+ * JP2 files wrap the codestream in boxes; the codestream is the payload of the 'jp2c' box. A raw
+ * codestream is answered as it is; throws CodestreamError for a JP2 file without one.
+ */
+export function unwrapJp2(b: Uint8Array): Uint8Array {
+  if (!isJp2File(b)) return b;
   let at = 0;
   while (at + 8 <= b.length) {
     let length = u32(b, at);
@@ -100,7 +112,18 @@ function readJpeg2000(input: Uint8Array): CodestreamHeader {
   if (csiz < 1 || csiz > 16384 || lsiz !== 38 + 3 * csiz) throw new CodestreamError('JPEG 2000 SIZ marker is inconsistent');
   if (xsiz <= xosiz || ysiz <= yosiz) throw new CodestreamError('JPEG 2000 SIZ marker gives an empty image');
   const ssiz = b[42];
-  return { family: 'jpeg2000', columns: xsiz - xosiz, rows: ysiz - yosiz, components: csiz, bits: ssiz === undefined ? undefined : (ssiz & 0x7f) + 1 };
+  const [xtsiz, ytsiz, xtosiz, ytosiz] = [u32(b, 24), u32(b, 28), u32(b, 32), u32(b, 36)];
+  const tiles = xtsiz > 0 && ytsiz > 0 ? Math.ceil((xsiz - xtosiz) / xtsiz) * Math.ceil((ysiz - ytosiz) / ytsiz) : undefined;
+  return {
+    family: 'jpeg2000',
+    columns: xsiz - xosiz,
+    rows: ysiz - yosiz,
+    components: csiz,
+    bits: ssiz === undefined ? undefined : (ssiz & 0x7f) + 1,
+    signed: ssiz === undefined ? undefined : (ssiz & 0x80) !== 0,
+    tiles,
+    jp2: isJp2File(input),
+  };
 }
 
 function readRle(b: Uint8Array): CodestreamHeader {

@@ -30,7 +30,7 @@ export {
 } from './dataset';
 export { Tags, formatTag, lookupTag, makeTag, parseTag, tagHex, tagKeyword, tagOfKeyword, type DictionaryEntry, type Tag } from './tags';
 export { lookupTransferSyntax, type TransferSyntax } from './transfer-syntax';
-export { CodestreamError, codestreamFamily, readCodestreamHeader, type CodestreamFamily, type CodestreamHeader } from './codestream';
+export { CodestreamError, codestreamFamily, readCodestreamHeader, unwrapJp2, type CodestreamFamily, type CodestreamHeader } from './codestream';
 export { createCharsetDecoder, type CharsetDecoder } from './charset';
 export type { Vr } from './vr';
 export type { DicomDataset, DicomElement, DicomItem, DicomValue, ParseOptions, PixelDataFragment, PixelDataInfo } from './types';

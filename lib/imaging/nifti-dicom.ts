@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { writeDicom } from '@/lib/dicom/writer';
 import { getEnv } from '@/lib/env';
-import { extractSlice, readNiftiVolume, sliceCounts, volumeWindow } from '@/lib/nifti';
+import { extractSlice, parseNiftiHeader, readNiftiVolume, sliceCounts, volumeWindow } from '@/lib/nifti';
 
 const MULTIFRAME_GRAYSCALE_WORD_SC = '1.2.840.10008.5.1.4.1.1.7.3';
 
@@ -15,18 +15,29 @@ export interface DicomIdentity {
   seriesDescription: string | null;
 }
 
+export class TimePointError extends Error {
+  constructor(readonly timePoint: number, readonly count: number) {
+    super(`time point ${timePoint + 1} does not exist: the volume has ${count}`);
+    this.name = 'TimePointError';
+  }
+}
+
 /**
- * Converts a NIfTI volume (first time point) into one multi-frame DICOM for the browser viewer,
- * which reads DICOM only: axial slices in display orientation, 16-bit with a rescale that keeps
- * the scaled values (exactly, when they are integers that fit), pixel spacing and a default window.
+ * Converts one 3D volume of a NIfTI file (`timePoint`, 0-based, over dims 4–7; the first by
+ * default) into one multi-frame DICOM for the browser viewer, which reads DICOM only: axial
+ * slices in display orientation, 16-bit with a rescale that keeps the scaled values (exactly,
+ * when they are integers that fit), pixel spacing and a default window of that volume.
  */
-export function niftiToDicom(fileBytes: Uint8Array, identity: DicomIdentity): Buffer {
+export function niftiToDicom(fileBytes: Uint8Array, identity: DicomIdentity, options: { timePoint?: number } = {}): Buffer {
   const bytes = fileBytes[0] === 0x1f && fileBytes[1] === 0x8b ? gunzipSync(fileBytes, { maxOutputLength: getEnv().upload.maxInflatedBytes }) : fileBytes;
-  const volume = readNiftiVolume(bytes, { volume: 0 });
+  const t = options.timePoint ?? 0;
+  const count4d = parseNiftiHeader(bytes).volumeCount;
+  if (!Number.isInteger(t) || t < 0 || t >= count4d) throw new TimePointError(t, count4d);
+  const volume = readNiftiVolume(bytes, { volume: t });
   const count = sliceCounts(volume, 'display').axial;
-  const slices = Array.from({ length: count }, (_, k) => extractSlice(volume, { axis: 'axial', mode: 'display', index: k, t: 0 }));
+  const slices = Array.from({ length: count }, (_, k) => extractSlice(volume, { axis: 'axial', mode: 'display', index: k, t }));
   const first = slices[0]!;
-  const window = volumeWindow(volume, 0);
+  const window = volumeWindow(volume, t);
   const integral = slices.every((s) => s.data.every((v) => !Number.isFinite(v) || (Number.isInteger(v) && v >= -32768 && v <= 32767)));
   const slope = integral ? 1 : Math.max(window.max - window.min, 1e-6) / 65534;
   const intercept = integral ? 0 : window.min + 32767 * slope;
@@ -67,6 +78,9 @@ export function niftiToDicom(fileBytes: Uint8Array, identity: DicomIdentity): Bu
       { tag: 0x00281051, vr: 'DS', value: Number(Math.max(window.width, 1e-3).toPrecision(8)) },
       { tag: 0x00281052, vr: 'DS', value: Number(intercept.toPrecision(10)) },
       { tag: 0x00281053, vr: 'DS', value: Number(slope.toPrecision(10)) },
+      // NIfTI values are often a few units wide (or less): the DICOM LINEAR window function needs
+      // a width of at least 1, LINEAR_EXACT any width (PS3.3 C.11.2.1.3).
+      { tag: 0x00281056, vr: 'CS', value: 'LINEAR_EXACT' },
       { tag: 0x7fe00010, vr: 'OW', value: new Uint8Array(pixels.buffer) },
     ],
     { sopClassUid: MULTIFRAME_GRAYSCALE_WORD_SC, sopInstanceUid: identity.sopInstanceUid },

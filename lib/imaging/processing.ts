@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
 import { getDb } from '@/db';
-import { listStudyInstances } from '@/db/queries/instances';
+import { findInstanceWithContext, listStudyInstances } from '@/db/queries/instances';
 import { advanceStudyStatus } from '@/db/queries/studies';
 import { instances } from '@/db/schema';
 import { extractMetadata, parseDicom } from '@/lib/dicom';
 import { enqueueJob, registerJobHandler, type JobContext, type JobRecord } from '@/lib/jobs';
 import { objectPath, storeBytes } from '@/lib/storage';
-import { decodeFrame, encodeForBrowser } from './decode';
+import { encodeForBrowser, type CatalogueUids } from './decode';
+import { checkDicomInWorker } from './image-pool';
 
 export const PROCESS_STUDY = 'process-study';
 
@@ -17,6 +18,13 @@ export interface InstanceOutcome {
   error?: string;
   /** Whether the viewer gets a transcoded copy instead of the original. */
   transcoded?: boolean;
+}
+
+/** The catalogue's UIDs of an instance that ingest had to give some (its file lacks them). */
+export async function catalogueUids(instance: { id: string; metadata: unknown }): Promise<CatalogueUids | undefined> {
+  if (!(instance.metadata as { generatedUids?: unknown[] } | null)?.generatedUids?.length) return undefined;
+  const row = await findInstanceWithContext(await getDb(), instance.id);
+  return row && { studyInstanceUid: row.study.studyInstanceUid, seriesInstanceUid: row.series.seriesInstanceUid, sopInstanceUid: row.instance.sopInstanceUid };
 }
 
 /**
@@ -35,13 +43,15 @@ export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signa
     const outcome: InstanceOutcome = { instanceId: target.instance.id, ok: true };
     try {
       if (target.instance.format === 'dicom') {
-        const bytes = new Uint8Array(await readFile(objectPath(target.instance.storageKey)));
+        const path = objectPath(target.instance.storageKey);
+        const bytes = new Uint8Array(await readFile(path));
         const dataset = parseDicom(bytes, { stopAtPixelData: false });
         const meta = extractMetadata(dataset);
         if (meta.hasPixelData) {
-          await decodeFrame(dataset, 0);
+          // Decoding is the slow part: an image worker does it, away from the request thread.
+          await checkDicomInWorker(path);
           if (!target.instance.browserStorageKey) {
-            const browser = await encodeForBrowser(bytes, dataset);
+            const browser = await encodeForBrowser(bytes, dataset, { uids: await catalogueUids(target.instance) });
             if (browser.change !== 'none') {
               const stored = await storeBytes(browser.bytes);
               await db

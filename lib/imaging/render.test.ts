@@ -105,3 +105,36 @@ describe('renderFrame', () => {
     }
   });
 });
+
+describe('windowing through lookup tables', () => {
+  // PS3.3 C.11.2.1.2.1, pixel by pixel: what the tables must reproduce exactly.
+  function reference(values: ArrayLike<number>, slope: number, intercept: number, c: number, w: number, invert: boolean) {
+    return Array.from(values, (stored) => {
+      const x = stored * slope + intercept;
+      let y: number;
+      if (w <= 1) y = x <= c - 0.5 ? 0 : 255;
+      else if (x <= c - 0.5 - (w - 1) / 2) y = 0;
+      else if (x > c - 0.5 + (w - 1) / 2) y = 255;
+      else y = ((x - (c - 0.5)) / (w - 1) + 0.5) * 255;
+      const byte = Math.round(y);
+      return invert ? 255 - byte : byte;
+    });
+  }
+
+  const cases = [
+    ['Int16Array', Int16Array.from([-32768, -2000, -1024, -1, 0, 1, 39, 40, 41, 240, 1000, 32767]), 1, -1024],
+    ['Uint16Array', Uint16Array.from([0, 1, 1023, 1024, 1064, 4095, 65535]), 1, -1024],
+    ['Uint8Array', Uint8Array.from([0, 1, 100, 127, 128, 200, 255]), 2.5, -10],
+    ['Int8Array', Int8Array.from([-128, -1, 0, 1, 60, 127]), 0.5, 3],
+  ] as const;
+  it.each(cases)('%s gives the bytes of the per-pixel function, with and without inversion', (_, data, slope, intercept) => {
+    for (const window of [{ center: 40, width: 400 }, { center: 0.5, width: 1 }, { center: -3.25, width: 77.5 }]) {
+      for (const [photometric, invert] of [['MONOCHROME2', false], ['MONOCHROME2', true], ['MONOCHROME1', false]] as const) {
+        const frame: DecodedFrame = { rows: 1, columns: data.length, samplesPerPixel: 1, photometricInterpretation: photometric, bitsAllocated: 16, bitsStored: 16, pixelRepresentation: 1, data };
+        const image = renderFrame(frame, { rescaleSlope: slope, rescaleIntercept: intercept, window, invert });
+        const flip = (photometric === 'MONOCHROME1') !== invert;
+        expect(Array.from(image.data), `${window.center}/${window.width} ${photometric} invert=${invert}`).toEqual(reference(data, slope, intercept, window.center, window.width, flip));
+      }
+    }
+  });
+});

@@ -40,17 +40,8 @@ export interface FrameRange {
 
 /** Smallest and largest rescaled value of a monochrome frame, ignoring NaN. */
 export function rescaledRange(data: PixelArray | Float32Array, slope = 1, intercept = 0): FrameRange {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  if (min === Infinity) return { min: 0, max: 0 };
-  const a = min * slope + intercept;
-  const b = max * slope + intercept;
-  return { min: Math.min(a, b), max: Math.max(a, b) };
+  const range = storedRange(data);
+  return range.min === Infinity ? { min: 0, max: 0 } : rescaled(range, slope, intercept);
 }
 
 /** The min-max window as dcmtk computes it (centre = mid-range, width = range). */
@@ -71,21 +62,93 @@ function voiLinear(x: number, c: number, w: number): number {
   return ((x - (c - 0.5)) / (w - 1) + 0.5) * 255;
 }
 
+/** Smallest and largest stored value, ignoring NaN (Infinity/-Infinity when there is none). */
+function storedRange(data: PixelArray | Float32Array): FrameRange {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
+const isIntegerArray = (data: PixelArray | Float32Array): boolean => !(data instanceof Float32Array || data instanceof Float64Array);
+
+// Integer frames spanning more values than this are mapped pixel by pixel instead.
+const MAX_LUT_ENTRIES = 1 << 16;
+
+/** Offset that turns a sample of an 8- or 16-bit integer array into an index from 0. */
+function narrowIntegerOffset(data: PixelArray | Float32Array): number | null {
+  if (data instanceof Uint8Array || data instanceof Uint16Array) return 0;
+  if (data instanceof Int16Array) return 32768;
+  if (data instanceof Int8Array) return 128;
+  return null;
+}
+
+// Windows repeat across the slices of a series (and across requests): the full-range lookup
+// tables of the last few are kept, 64 KB each at most.
+const lutCache = new Map<string, Uint8Array>();
+const LUT_CACHE_ENTRIES = 16;
+
 function renderMonochrome(frame: DecodedFrame | { rows: number; columns: number; data: PixelArray | Float32Array; photometricInterpretation: string }, options: RenderOptions): RenderedImage {
   const slope = options.rescaleSlope ?? 1;
   const intercept = options.rescaleIntercept ?? 0;
-  const range = options.window ? null : rescaledRange(frame.data, slope, intercept);
-  // A flat frame has no range to stretch: show it black (as dcmtk does) rather than white.
-  const window = options.window ?? (range!.max === range!.min ? { center: range!.min + 1, width: 1 } : minMaxWindow(range!));
+  const data = frame.data;
   const invert = (frame.photometricInterpretation === 'MONOCHROME1') !== !!options.invert;
   const out = new Uint8Array(frame.rows * frame.columns);
+  const offset = narrowIntegerOffset(data);
+  if (options.window && offset !== null) {
+    // 8/16-bit samples with a known window: one pass through a lookup table over every value
+    // the type can hold, built with the same per-value function (so the same bytes).
+    const { center, width } = options.window;
+    const size = data instanceof Uint16Array || data instanceof Int16Array ? 65536 : 256;
+    const key = `${size}|${offset}|${slope}|${intercept}|${center}|${width}|${invert}`;
+    let lut = lutCache.get(key);
+    if (!lut) {
+      lut = new Uint8Array(size);
+      for (let v = 0; v < size; v++) {
+        const byte = Math.round(voiLinear((v - offset) * slope + intercept, center, width));
+        lut[v] = invert ? 255 - byte : byte;
+      }
+      if (lutCache.size >= LUT_CACHE_ENTRIES) lutCache.delete(lutCache.keys().next().value!);
+      lutCache.set(key, lut);
+    }
+    mapThrough(data as Uint8Array | Uint16Array | Int16Array | Int8Array, lut, offset, out);
+    return { width: frame.columns, height: frame.rows, channels: 1, data: out };
+  }
+  const stored = storedRange(data);
+  const range = options.window ? null : stored.min === Infinity ? { min: 0, max: 0 } : rescaled(stored, slope, intercept);
+  // A flat frame has no range to stretch: show it black (as dcmtk does) rather than white.
+  const window = options.window ?? (range!.max === range!.min ? { center: range!.min + 1, width: 1 } : minMaxWindow(range!));
   const { center, width } = window;
-  for (let i = 0; i < out.length; i++) {
-    const v = voiLinear(frame.data[i]! * slope + intercept, center, width);
-    const byte = Math.round(v);
-    out[i] = invert ? 255 - byte : byte;
+  const toByte = (stored: number) => {
+    const byte = Math.round(voiLinear(stored * slope + intercept, center, width));
+    return invert ? 255 - byte : byte;
+  };
+  if (isIntegerArray(data) && stored.min !== Infinity && stored.max - stored.min < MAX_LUT_ENTRIES) {
+    // Integer samples take few distinct values: map each once (the same function, so the same
+    // bytes) instead of once per pixel.
+    const base = stored.min;
+    const lut = new Uint8Array(stored.max - base + 1);
+    for (let v = 0; v < lut.length; v++) lut[v] = toByte(v + base);
+    for (let i = 0; i < out.length; i++) out[i] = lut[data[i]! - base]!;
+  } else {
+    for (let i = 0; i < out.length; i++) out[i] = toByte(data[i]!);
   }
   return { width: frame.columns, height: frame.rows, channels: 1, data: out };
+}
+
+function mapThrough(data: Uint8Array | Uint16Array | Int16Array | Int8Array, lut: Uint8Array, offset: number, out: Uint8Array): void {
+  const n = out.length;
+  for (let i = 0; i < n; i++) out[i] = lut[data[i]! + offset]!;
+}
+
+function rescaled(range: FrameRange, slope: number, intercept: number): FrameRange {
+  const a = range.min * slope + intercept;
+  const b = range.max * slope + intercept;
+  return { min: Math.min(a, b), max: Math.max(a, b) };
 }
 
 function renderPalette(frame: DecodedFrame, palette: Palette, invert: boolean): RenderedImage {

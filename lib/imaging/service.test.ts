@@ -115,6 +115,20 @@ describe('GET /api/studies/{id}/image', () => {
     expect((await image(ct.studyId, 'window=301&level=30')).headers.get('etag')).not.toBe(etag);
   });
 
+  it('answers 422 with the decoder\'s reason for a stored file that does not decode, and keeps serving', async () => {
+    const result = await ingestForTest(uniqueCopy('mr_small_jpegls_lossless'));
+    const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, result.items[0]!.instanceId));
+    // Damage the stored codestream after ingest, as a disk fault would.
+    const stored = readFileSync(objectPath(row!.storageKey));
+    const soi = stored.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
+    stored.fill(0x55, soi, soi + 64);
+    writeFileSync(objectPath(row!.storageKey), stored);
+    const res = await image(result.items[0]!.studyId);
+    expect(res.status).toBe(422);
+    expect(JSON.parse(res.body.toString()).error).toMatchObject({ code: 'invalid_dicom', details: { reason: 'corrupt_pixel_data' } });
+    expect((await image(ct.studyId)).status).toBe(200);
+  });
+
   it('refuses bad parameters with 400 and unknown images with 404', async () => {
     for (const bad of ['window=100', 'preset=kidney', 'size=5', 'format=gif', 'frame=-1', 'invert=maybe', 'preset=lung&window=1&level=1']) {
       const res = await image(ct.studyId, bad);

@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { getDb } from '@/db';
 import { findStudyInstance } from '@/db/queries/instances';
 import { ApiError, notFound } from '@/lib/api/errors';
 import { auditPatientAccess, type Actor } from '@/lib/audit';
+import { isDicomParseError } from '@/lib/dicom';
+import { NiftiParseError } from '@/lib/nifti';
 import { objectPath } from '@/lib/storage';
-import { decodeDicomFrame, renderDecoded } from './dicom-image';
+import { isPixelDecodeError } from './decode';
 import { frameCache } from './frame-cache';
-import { encodeImage } from './encode';
+import { renderInWorker } from './image-pool';
 import type { ImageQuery } from './image-query';
-import { renderNiftiSlice } from './nifti-image';
+import type { RenderResult } from './image-tasks';
 import { WINDOW_PRESETS, type PresetName } from './presets';
-import type { RenderedImage, Window } from './render';
+import type { Window } from './render';
+import { WorkerCrashedError, WorkerTimeoutError } from './worker-pool';
 
 export interface ImageResponse {
   status: 200 | 304;
@@ -21,6 +23,37 @@ export interface ImageResponse {
 
 // Renderings change only when the stored file or this code's output does; bump on rendering changes.
 const RENDER_VERSION = '1';
+
+/**
+ * A stored file that does not decode is the file's fault, not the server's: 4xx with the
+ * decoder's reason. Codecs unavailable on this server stay a 500.
+ */
+function unrenderable(error: unknown, format: string): unknown {
+  const code = format === 'nifti' ? 'invalid_nifti' : 'invalid_dicom';
+  if (isPixelDecodeError(error)) {
+    switch (error.code) {
+      case 'frame_out_of_range':
+        return new ApiError(404, 'not_found', error.message);
+      case 'unsupported_transfer_syntax':
+      case 'unsupported_pixel_format':
+        return new ApiError(415, 'unsupported_format', `This image cannot be rendered: ${error.message}`, {}, { reason: error.code });
+      case 'frame_too_large':
+        return new ApiError(413, 'payload_too_large', `This image is too large to render: ${error.message}`, {}, { reason: error.code });
+      case 'decoder_unavailable':
+        return error;
+      default:
+        return new ApiError(422, code, `The stored image cannot be decoded: ${error.message}`, {}, { reason: error.code });
+    }
+  }
+  if (isDicomParseError(error) || error instanceof NiftiParseError) {
+    return new ApiError(422, code, `The stored file cannot be read: ${error.message}`, {}, { reason: error.code });
+  }
+  if (error instanceof WorkerCrashedError || error instanceof WorkerTimeoutError) {
+    console.error('[imaging] image worker failed on a stored file', error);
+    return new ApiError(422, code, 'The stored image could not be rendered: its decoder failed on this file', {}, { reason: error.code });
+  }
+  return error;
+}
 
 function requestedWindow(query: ImageQuery): Window | null {
   if (query.preset) {
@@ -58,29 +91,30 @@ export async function renderStudyImage(actor: Actor, studyId: string, query: Ima
   if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag)) return { status: 304, body: null, headers: cacheHeaders };
 
   const window = requestedWindow(query);
-  let image: RenderedImage;
-  let usedWindow: Window | null;
-  if (target.instance.format === 'nifti') {
-    const bytes = new Uint8Array(await readFile(objectPath(target.instance.storageKey)));
-    ({ image, window: usedWindow } = await renderNiftiSlice(bytes, { axis: query.axis, slice: query.slice, t: query.t, window, invert: query.invert }));
-  } else {
-    if (query.frame >= target.instance.frames) throw new ApiError(404, 'not_found', `This instance has ${target.instance.frames} frame(s)`);
-    // Storage keys name immutable objects, so a decoded frame never goes stale.
-    const key = `${target.instance.storageKey}:${query.frame}`;
-    let decoded = frameCache().get(key);
-    if (!decoded) {
-      decoded = await decodeDicomFrame(new Uint8Array(await readFile(objectPath(target.instance.storageKey))), query.frame);
-      frameCache().set(key, decoded);
+  const path = objectPath(target.instance.storageKey);
+  const common = { path, window, invert: query.invert, format: query.format, size: query.size };
+  let result: RenderResult;
+  try {
+    if (target.instance.format === 'nifti') {
+      result = await renderInWorker({ kind: 'render-nifti', ...common, axis: query.axis, slice: query.slice, t: query.t });
+    } else {
+      if (query.frame >= target.instance.frames) throw new ApiError(404, 'not_found', `This instance has ${target.instance.frames} frame(s)`);
+      // Storage keys name immutable objects, so a decoded frame never goes stale.
+      const key = `${target.instance.storageKey}:${query.frame}`;
+      const cached = frameCache().get(key);
+      result = await renderInWorker({ kind: 'render-dicom', ...common, frame: query.frame, cached, returnDecoded: !cached });
+      if (result.decoded) frameCache().set(key, result.decoded);
     }
-    ({ image, window: usedWindow } = renderDecoded(decoded, { window, invert: query.invert }));
+  } catch (error) {
+    throw unrenderable(error, target.instance.format);
   }
-  const encoded = await encodeImage(image, { format: query.format, size: query.size });
+  const usedWindow = result.window;
   return {
     status: 200,
-    body: encoded.body,
+    body: Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength),
     headers: {
       ...cacheHeaders,
-      'Content-Type': encoded.contentType,
+      'Content-Type': result.contentType,
       'X-Image-Instance': target.instance.id,
       'X-Image-Series': target.seriesId,
       ...(usedWindow ? { 'X-Window-Center': String(usedWindow.center), 'X-Window-Width': String(usedWindow.width) } : {}),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { getDb } from '@/db';
@@ -10,7 +11,7 @@ import { removeObject, storeFile } from '@/lib/storage';
 import { extractArchive, type SkippedEntry } from './archive';
 import { recogniseFormat, SNIFF_BYTES } from './formats';
 import type { UploadMetadata } from './metadata';
-import { uidFromUuid } from './uid';
+import { uidFromName, uidFromUuid } from './uid';
 import { findDicomProblem, type DicomProblem } from './validate-dicom';
 
 export interface IngestContext {
@@ -105,6 +106,32 @@ async function storeAndRegister(
   }
 }
 
+/**
+ * UIDs for an image that lacks some (kept where it has them), derived from what it holds rather
+ * than drawn at random, so that uploading the same file again finds it instead of storing a copy:
+ * the SOP Instance UID from the file's content, the study from the patient and study attributes,
+ * the series from those and the series attributes. Files that share all of them (slices of one
+ * exam exported without UIDs) land in one series; with no identifying attribute at all, a file is
+ * a study of its own. The stored file is not changed; the viewer's copy carries these UIDs.
+ */
+async function generatedUids(file: string, meta: DicomMetadata, hasPreamble: boolean) {
+  // The preamble is not content (storage blanks it): the same dataset behind another preamble is
+  // the same instance.
+  const content = await new Promise<string>((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file, { start: hasPreamble ? 128 : 0 }).on('data', (chunk) => hash.update(chunk)).on('error', reject).on('end', () => resolve(hash.digest('hex')));
+  });
+  const studyKey = [meta.patientId, meta.issuerOfPatientId, meta.patientName, meta.patientBirthDate, meta.studyDate, meta.studyTime, meta.accessionNumber, meta.studyDescription];
+  const identified = studyKey.some((v) => typeof v === 'string' && v.trim() !== '');
+  const studyInstanceUid = meta.studyInstanceUid ?? (identified ? uidFromName('study', ...studyKey.map((v) => v?.trim() ?? '')) : uidFromName('study-of-file', content));
+  const seriesKey = [meta.modality, meta.seriesNumber === null ? '' : String(meta.seriesNumber), meta.seriesDescription, meta.bodyPartExamined];
+  return {
+    studyInstanceUid,
+    seriesInstanceUid: meta.seriesInstanceUid ?? (identified ? uidFromName('series', studyInstanceUid, ...seriesKey.map((v) => v?.trim() ?? '')) : uidFromName('series-of-file', content)),
+    sopInstanceUid: meta.sopInstanceUid ?? uidFromName('instance', content),
+  };
+}
+
 async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx: IngestContext, name: string | null): Promise<IngestedItem> {
   const meta = await readDicomHeader(file, size);
   if (meta.sopClassUid === MEDIA_STORAGE_DIRECTORY || meta.mediaStorageSopClassUid === MEDIA_STORAGE_DIRECTORY) {
@@ -114,10 +141,14 @@ async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx
     throw new ApiError(422, 'invalid_dicom', `Invalid DICOM file: ${meta.problem.message}`, {}, { reason: meta.problem.reason });
   }
   const missing = (['studyInstanceUid', 'seriesInstanceUid', 'sopInstanceUid'] as const).filter((k) => !meta[k]);
-  if (missing.length) {
+  // An image without UIDs of its own (old exports, test images, hand-made files) is still an image
+  // a radiologist expects to open: the platform gives it UIDs (below). Anything else without them
+  // is not worth guessing about.
+  if (missing.length && !meta.hasPixelData) {
     throw new ApiError(422, 'invalid_dicom', `Invalid DICOM file: missing ${missing.join(', ')}`, {}, { reason: 'missing_uid' });
   }
-  const studyUid = meta.studyInstanceUid!;
+  const uids = missing.length ? await generatedUids(file, meta, hasPreamble) : { studyInstanceUid: meta.studyInstanceUid!, seriesInstanceUid: meta.seriesInstanceUid!, sopInstanceUid: meta.sopInstanceUid! };
+  const studyUid = uids.studyInstanceUid;
   const registered = await storeAndRegister(file, hasPreamble ? 128 : 0, (stored) => ({
     patient: {
       // Without a Patient ID the study's UID keeps unrelated anonymous studies apart.
@@ -137,14 +168,14 @@ async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx
       createdBy: ctx.userId,
     },
     series: {
-      seriesInstanceUid: meta.seriesInstanceUid!,
+      seriesInstanceUid: uids.seriesInstanceUid,
       modality: text(meta.modality, 16),
       seriesNumber: int(meta.seriesNumber),
       description: text(meta.seriesDescription),
       bodyPart: text(meta.bodyPartExamined, 64),
     },
     instance: {
-      sopInstanceUid: meta.sopInstanceUid!,
+      sopInstanceUid: uids.sopInstanceUid,
       sopClassUid: text(meta.sopClassUid, 64),
       instanceNumber: int(meta.instanceNumber),
       format: 'dicom',
@@ -155,11 +186,11 @@ async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx
       rows: int(meta.rows),
       columns: int(meta.columns),
       frames: Math.max(1, int(meta.numberOfFrames) ?? 1),
-      metadata: { ...meta, problem: undefined } as unknown as Record<string, unknown>,
+      metadata: { ...meta, problem: undefined, ...(missing.length ? { generatedUids: missing } : {}) } as unknown as Record<string, unknown>,
       uploadId: ctx.uploadId,
     },
   }));
-  return { ...registered, name, format: 'dicom', sopInstanceUid: meta.sopInstanceUid! };
+  return { ...registered, name, format: 'dicom', sopInstanceUid: uids.sopInstanceUid };
 }
 
 async function inspectNiftiFile(file: string): Promise<NiftiInspection> {

@@ -6,6 +6,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as getUploadRoute } from '@/app/api/uploads/[id]/route';
 import { getDb } from '@/db';
+import { findInstanceWithContext } from '@/db/queries/instances';
 import { auditLog, instances, patients, series, studies, uploads } from '@/db/schema';
 import { resetEnvForTests } from '@/lib/env';
 import { dicomCorpus, niftiCorpus, type CorpusEntry } from '@/lib/testing/corpus';
@@ -13,6 +14,7 @@ import { makeSeries } from '@/lib/testing/dicom-series';
 import { createTestToken } from '@/lib/testing/fixtures';
 import { serveHandlers } from '@/lib/testing/http';
 import { tusUpload, type TusResult } from '@/lib/testing/tus-client';
+import { writeDicom } from '@/lib/dicom/writer';
 import { objectPath, uploadsDir } from '@/lib/storage';
 import { handleTusRequest, resetTusServerForTests } from './tus-server';
 import { makeZip } from './archive.test';
@@ -62,15 +64,40 @@ const tag = (entry: CorpusEntry, name: string) => entry.reference.tags?.[name] ?
 describe('POST /api/upload (tus) with every corpus file', () => {
   const seen = new Set<string>();
 
+  it('refuses a dataset without UIDs that holds no image, with a clear 422', async () => {
+    const data = writeDicom([{ tag: 0x00100010, vr: 'PN', value: 'No^Uids' }, { tag: 0x00080060, vr: 'CS', value: 'SR' }], { sopClassUid: '1.2.840.10008.5.1.4.1.1.88.11', sopInstanceUid: '' });
+    const result = await upload(data);
+    expect(result.status).toBe(422);
+    expect((result.body as ErrorBody).error).toMatchObject({ code: 'invalid_dicom', details: { reason: 'missing_uid' } });
+  });
+
   for (const entry of dicomCorpus()) {
     const sop = () => String(tag(entry, 'SOPInstanceUID') ?? '').trim();
     const isDicomdir = entry.categories.includes('dicomdir') && !tag(entry, 'SOPInstanceUID');
     const lacksUids = !isDicomdir && !tag(entry, 'SOPInstanceUID');
     if (lacksUids && !entry.expect_error) {
-      it(`refuses ${entry.id}, which has no Study/Series/SOP Instance UIDs, with a clear 422`, async () => {
-        const result = await upload(readFileSync(entry.path));
-        expect(result.status).toBe(422);
-        expect((result.body as ErrorBody).error).toMatchObject({ code: 'invalid_dicom', details: { reason: 'missing_uid' } });
+      it(`stores ${entry.id}, an image without Study/Series/SOP Instance UIDs, under UIDs made from its content`, async () => {
+        const data = readFileSync(entry.path);
+        const result = await upload(data, { filename: path.basename(entry.path) });
+        expect(result, JSON.stringify(result.body)).toMatchObject({ ok: true, status: 200 });
+        const summary = result.body as Summary;
+        const row = await findInstanceWithContext(await getDb(), summary.result.items[0]!.instanceId);
+        for (const uid of [row!.study.studyInstanceUid, row!.series.seriesInstanceUid, row!.instance.sopInstanceUid]) {
+          expect(uid).toMatch(/^2\.25\.\d+$/);
+          expect(uid.length).toBeLessThanOrEqual(64);
+        }
+        expect(row!.instance.metadata).toMatchObject({ generatedUids: ['studyInstanceUid', 'seriesInstanceUid', 'sopInstanceUid'] });
+        expect(row!.patient.patientKey).toBe(tag(entry, 'PatientID'));
+        // The stored file is the upload (preamble blanked), not a rewritten one.
+        expect(readFileSync(objectPath(row!.instance.storageKey)).subarray(128).equals(data.subarray(128))).toBe(true);
+        // The same file again is a duplicate of the first, not a second study.
+        const again = await upload(data, { filename: 'again.dcm' });
+        expect((again.body as Summary).result).toMatchObject({ instances: 0, duplicates: 1 });
+        expect((again.body as Summary).studyId).toBe(row!.study.id);
+        // So is the same dataset behind another preamble (which storage blanks anyway).
+        const otherPreamble = Buffer.from(data);
+        otherPreamble.fill(0x41, 0, 16);
+        expect(((await upload(otherPreamble, { filename: 'preamble.dcm' })).body as Summary).result).toMatchObject({ instances: 0, duplicates: 1 });
       });
     } else if (!entry.expect_error && !isDicomdir) {
       it(`stores ${entry.id} with its metadata`, async () => {

@@ -4,8 +4,8 @@ import { findInstanceWithContext } from '@/db/queries/instances';
 import { notFound } from '@/lib/api/errors';
 import { auditPatientAccess, type Actor } from '@/lib/audit';
 import { listElements, parseDicom } from '@/lib/dicom';
-import { canBrowserDecode, encodeForBrowser } from '@/lib/imaging/decode';
-import { niftiToDicom } from '@/lib/imaging/nifti-dicom';
+import { encodeForBrowser } from '@/lib/imaging/decode';
+import { niftiToDicom, TimePointError } from '@/lib/imaging/nifti-dicom';
 import { objectPath } from '@/lib/storage';
 
 async function loadInstance(actor: Actor, instanceId: string, action: string) {
@@ -21,9 +21,10 @@ async function loadInstance(actor: Actor, instanceId: string, action: string) {
 /**
  * The instance as DICOM the browser viewer can decode: the stored transcoded copy, the original
  * when it already qualifies, a copy made now when processing has not run yet, or for NIfTI a
- * multi-frame DICOM converted on the fly. `original` asks for the stored file as uploaded.
+ * multi-frame DICOM of one of its 3D volumes (`timePoint`, 0-based) converted on the fly.
+ * `original` asks for the stored file as uploaded.
  */
-export async function loadInstanceFile(actor: Actor, instanceId: string, options: { original?: boolean } = {}): Promise<{ bytes: Uint8Array; filename: string }> {
+export async function loadInstanceFile(actor: Actor, instanceId: string, options: { original?: boolean; timePoint?: number } = {}): Promise<{ bytes: Uint8Array; filename: string }> {
   const row = await loadInstance(actor, instanceId, options.original ? 'instance.download' : 'instance.view');
   const { instance } = row;
   const filename = `${instance.sopInstanceUid}.${instance.format === 'nifti' && options.original ? 'nii' : 'dcm'}`;
@@ -31,7 +32,7 @@ export async function loadInstanceFile(actor: Actor, instanceId: string, options
   if (instance.browserStorageKey) return { bytes: new Uint8Array(await readFile(objectPath(instance.browserStorageKey))), filename };
   const bytes = new Uint8Array(await readFile(objectPath(instance.storageKey)));
   if (instance.format === 'nifti') {
-    const converted = niftiToDicom(bytes, {
+    const identity = {
       patientName: row.patient.name,
       patientId: row.patient.patientKey,
       studyInstanceUid: row.study.studyInstanceUid,
@@ -39,14 +40,22 @@ export async function loadInstanceFile(actor: Actor, instanceId: string, options
       sopInstanceUid: instance.sopInstanceUid,
       modality: row.series.modality,
       seriesDescription: row.series.description,
-    });
+    };
+    let converted: Buffer;
+    try {
+      converted = niftiToDicom(bytes, identity, { timePoint: options.timePoint });
+    } catch (error) {
+      if (error instanceof TimePointError) throw notFound(`No such time point: the volume has ${error.count}`);
+      throw error;
+    }
     return { bytes: new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength), filename };
   }
-  const meta = instance.metadata as { preamble?: boolean; hasFileMeta?: boolean; hasPixelData?: boolean };
-  if (!meta.hasPixelData || (instance.transferSyntaxUid && canBrowserDecode(instance.transferSyntaxUid) && meta.preamble && meta.hasFileMeta)) {
-    return { bytes, filename };
-  }
-  return { bytes: (await encodeForBrowser(bytes)).bytes, filename };
+  const meta = instance.metadata as { hasPixelData?: boolean; generatedUids?: string[] };
+  if (!meta.hasPixelData) return { bytes, filename };
+  // Not processed yet: the copy processing would store, made now (the file as it is when dwv
+  // shows it correctly).
+  const uids = meta.generatedUids?.length ? { studyInstanceUid: row.study.studyInstanceUid, seriesInstanceUid: row.series.seriesInstanceUid, sopInstanceUid: instance.sopInstanceUid } : undefined;
+  return { bytes: (await encodeForBrowser(bytes, undefined, { uids })).bytes, filename };
 }
 
 export interface TagRow {

@@ -6,13 +6,14 @@ import { GET as fileRoute } from '@/app/api/instances/[id]/file/route';
 import { GET as tagsRoute } from '@/app/api/instances/[id]/tags/route';
 import { GET as viewerRoute } from '@/app/api/studies/[id]/viewer/route';
 import { getDb } from '@/db';
-import { auditLog } from '@/db/schema';
+import { auditLog, instances } from '@/db/schema';
+import { processStudy } from '@/lib/imaging/processing';
 import { extractMetadata, parseDicom } from '@/lib/dicom';
 import { decodeFrame } from '@/lib/imaging/decode';
 import { uidFromUuid } from '@/lib/ingest/uid';
-import { readNiftiVolume, sliceCounts } from '@/lib/nifti';
+import { extractSlice, readNiftiVolume, sliceCounts } from '@/lib/nifti';
 import { dicomCorpus, niftiCorpus } from '@/lib/testing/corpus';
-import { makeSeries } from '@/lib/testing/dicom-series';
+import { makeSeries, replaceAscii } from '@/lib/testing/dicom-series';
 import { createTestToken } from '@/lib/testing/fixtures';
 import { ingestForTest } from '@/lib/testing/ingest';
 import { syntheticCtSlice } from '@/lib/testing/synthetic-ct';
@@ -88,6 +89,38 @@ describe('GET /api/instances/{id}/file and /tags', () => {
     expect(audit.map((a) => a.action).sort()).toEqual(['instance.download', 'instance.tags', 'instance.view']);
   });
 
+  it('serves an image ingest gave UIDs with those UIDs in it, before processing and from the copy processing stores', async () => {
+    const entry = dicomCorpus().find((e) => e.id === 'mr_decimal_rescale')!;
+    // Its UIDs come from its content: a content of its own, not the one other suites upload.
+    const name = Array.from({ length: 4 }, () => String.fromCharCode(65 + Math.floor(Math.random() * 26))).join('');
+    const { instanceId, studyId, duplicate } = (await ingestForTest(writeTemp('no-uids.dcm', replaceAscii(readFileSync(entry.path), 'Anon', name)))).items[0]!;
+    expect(duplicate).toBe(false);
+    const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, instanceId));
+    const served = async () => {
+      const dataset = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId)).arrayBuffer()), { stopAtPixelData: false });
+      return { sop: extractMetadata(dataset).sopInstanceUid, series: extractMetadata(dataset).seriesInstanceUid };
+    };
+    expect(row!.browserStorageKey).toBeNull();
+    expect(await served()).toEqual({ sop: row!.sopInstanceUid, series: expect.stringMatching(/^2\.25\./) });
+    await processStudy(studyId, { signal: new AbortController().signal, setProgress: async () => {} });
+    const [processed] = await (await getDb()).select().from(instances).where(eq(instances.id, instanceId));
+    expect(processed!.browserStorageKey).not.toBeNull();
+    expect(await served()).toEqual({ sop: row!.sopInstanceUid, series: expect.stringMatching(/^2\.25\./) });
+    // The download is the file as it was uploaded, without them.
+    const original = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId, 'original=true')).arrayBuffer()));
+    expect(extractMetadata(original).sopInstanceUid).toBeNull();
+  });
+
+  it('serves a 32-bit RT dose as 16-bit integers dwv can read', async () => {
+    const entry = dicomCorpus().find((e) => e.id === 'rtdose_rle_multiframe_32bit')!;
+    const tags = entry.reference.tags as Record<string, string>;
+    const [data] = makeSeries(readFileSync(entry.path), { study: tags.StudyInstanceUID!, series: tags.SeriesInstanceUID!, sop: tags.SOPInstanceUID! }, 1).files;
+    const { instanceId } = (await ingestForTest(writeTemp('dose.dcm', data!))).items[0]!;
+    const dataset = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId)).arrayBuffer()), { stopAtPixelData: false });
+    expect(extractMetadata(dataset)).toMatchObject({ bitsAllocated: 16, numberOfFrames: 15, transferSyntaxUid: '1.2.840.10008.1.2.1' });
+    expect((await decodeFrame(dataset, 14)).data).toBeInstanceOf(Uint16Array);
+  });
+
   it('converts a NIfTI volume into a multi-frame DICOM of its axial slices', async () => {
     const entry = niftiCorpus().find((e) => e.id === 'niigz_big_phantom_256x256x200_int16')!;
     const { instanceId } = (await ingestForTest(entry.path, { patientName: 'Phantom^Volume', patientId: 'PH-1' })).items[0]!;
@@ -99,5 +132,31 @@ describe('GET /api/instances/{id}/file and /tags', () => {
     expect(meta.pixelSpacing).toHaveLength(2);
     const frame = await decodeFrame(dataset, counts.axial - 1);
     expect(frame.data.length).toBe((meta.rows ?? 0) * (meta.columns ?? 0));
+  });
+
+  it('lists the time points of a 4D NIfTI volume and serves each one as its own multi-frame DICOM', async () => {
+    const entry = niftiCorpus().find((e) => e.id === 'niigz_example4d_int16')!;
+    const { instanceId, studyId } = (await ingestForTest(entry.path, { patientName: 'Four^D', patientId: 'FD-1' })).items[0]!;
+    const volumes = readNiftiVolume(gunzipSync(readFileSync(entry.path))).volumeCount;
+    expect(volumes).toBeGreaterThan(1);
+    const listing = (await (await call(viewerRoute, studyId)).json()) as { series: { instances: { id: string; timePoints: number }[] }[] };
+    expect(listing.series[0]!.instances[0]).toMatchObject({ id: instanceId, timePoints: volumes });
+
+    const volume = readNiftiVolume(gunzipSync(readFileSync(entry.path)));
+    const middle = Math.floor(sliceCounts(volume, 'display').axial / 2);
+    const servedSlice = async (t: number) => {
+      const dataset = parseDicom(new Uint8Array(await (await call(fileRoute, instanceId, `t=${t}`)).arrayBuffer()), { stopAtPixelData: false });
+      const meta = extractMetadata(dataset);
+      const frame = await decodeFrame(dataset, middle);
+      return Array.from(frame.data, (v) => v * (meta.rescaleSlope ?? 1) + (meta.rescaleIntercept ?? 0));
+    };
+    const last = volumes - 1;
+    const expected = (t: number) => Array.from(extractSlice(volume, { axis: 'axial', mode: 'display', index: middle, t }).data);
+    expect(await servedSlice(0)).toEqual(expected(0));
+    expect(await servedSlice(last)).toEqual(expected(last));
+    expect(expected(last)).not.toEqual(expected(0));
+    expect((await call(fileRoute, instanceId, `t=${volumes}`)).status).toBe(404);
+    expect((await call(fileRoute, instanceId, 't=-1')).status).toBe(400);
+    expect((await call(fileRoute, instanceId, 't=x')).status).toBe(400);
   });
 });

@@ -15,10 +15,17 @@ export function slicePosition(position: unknown, orientation: unknown): number |
   return p[0]! * normal[0] + p[1]! * normal[1] + p[2]! * normal[2];
 }
 
+function timePoints(metadata: Record<string, unknown>): number {
+  const count = (metadata.nifti as { volumeCount?: unknown } | undefined)?.volumeCount;
+  return typeof count === 'number' && Number.isInteger(count) && count > 1 ? count : 1;
+}
+
 export interface ViewerInstance {
   id: string;
   number: number | null;
   frames: number;
+  /** 3D volumes in a NIfTI file (4D and up); `fileUrl?t=` picks one. 1 for everything else. */
+  timePoints: number;
   fileUrl: string;
   tagsUrl: string;
 }
@@ -33,16 +40,9 @@ export async function loadViewerStudy(actor: Actor, studyId: string) {
       const study = await getStudyDetail(db, studyId);
       if (!study) return null;
       const ids = study.series.flatMap((s) => s.instances.map((i) => i.id));
-      const geometry = new Map(
-        ids.length
-          ? (
-              await db
-                .select({ id: instances.id, metadata: instances.metadata })
-                .from(instances)
-                .where(inArray(instances.id, ids))
-            ).map((r) => [r.id, slicePosition(r.metadata.imagePositionPatient, r.metadata.imageOrientationPatient)])
-          : [],
-      );
+      const rows = ids.length ? await db.select({ id: instances.id, metadata: instances.metadata }).from(instances).where(inArray(instances.id, ids)) : [];
+      const geometry = new Map(rows.map((r) => [r.id, slicePosition(r.metadata.imagePositionPatient, r.metadata.imageOrientationPatient)]));
+      const volumes = new Map(rows.map((r) => [r.id, timePoints(r.metadata)]));
       return {
         patientId: study.patientId,
         study: {
@@ -71,6 +71,7 @@ export async function loadViewerStudy(actor: Actor, studyId: string) {
               id: i.id,
               number: i.instanceNumber,
               frames: i.frames,
+              timePoints: volumes.get(i.id) ?? 1,
               fileUrl: `/api/instances/${i.id}/file`,
               tagsUrl: `/api/instances/${i.id}/tags`,
             })),

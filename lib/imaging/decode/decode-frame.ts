@@ -113,9 +113,17 @@ function decodeNative(dataset: DicomDataset, attrs: PixelModule, frameIndex: num
 function toPixelArray(output: CodecOutput, attrs: PixelModule): PixelArray {
   const expected = samplesPerFrame(attrs);
   if (output.samples.length !== expected) throw new CodecError(`the codec produced ${output.samples.length} samples, ${expected} expected`);
-  const data = allocatePixels(attrs, expected);
-  data.set(output.samples);
-  return data;
+  const data = allocatePixels(attrs, 0);
+  const samples = output.samples;
+  // Codec output is a fresh array this frame owns: when only signedness differs, viewing the
+  // same bytes as the other type is what the C-style cast of set() would compute, without a copy.
+  if (samples.BYTES_PER_ELEMENT === data.BYTES_PER_ELEMENT && !(data instanceof Float32Array) && !(data instanceof Float64Array)) {
+    const Ctor = data.constructor as new (buffer: ArrayBufferLike, byteOffset: number, length: number) => PixelArray;
+    return new Ctor(samples.buffer, samples.byteOffset, samples.length);
+  }
+  const out = allocatePixels(attrs, expected);
+  out.set(samples);
+  return out;
 }
 
 /**

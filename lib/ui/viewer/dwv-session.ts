@@ -4,6 +4,7 @@
  * dwv's classes never leak into component state.
  */
 import type { App, Annotation, ViewController } from 'dwv';
+import { widenToAllFrames } from './dwv-range';
 
 type Dwv = typeof import('dwv');
 
@@ -38,7 +39,7 @@ export interface Measurement {
   kind: string;
   /** dwv's label, e.g. "42.3 mm" or "123.4 mm² …". */
   text: string;
-  /** Main value: a length (mm), or a surface (cm² when the image has a spacing in mm). */
+  /** Main value: a length (mm), or a surface (mm² when the image has a spacing in mm). */
   value: number | null;
   unit: string | null;
   /** Pixel statistics inside an ROI, in the image's unit (HU for CT) when it has one. */
@@ -196,6 +197,9 @@ export class DwvSession {
       return;
     }
     this.baseColourMap = vc.getColourMap();
+    // Windows are clamped to the image's value range, which dwv takes from the first frame only:
+    // widen it to all frames, then open on the file's window again (clamped to frame 1 so far).
+    if (widenToAllFrames(data.image as unknown as Parameters<typeof widenToAllFrames>[0]) && vc.canWindowLevel()) vc.resetWindowLevel();
     const meta = data.image.getMeta() as Record<string, unknown>;
     const size = vc.getImageSize();
     this.app.fitToContainer();
@@ -272,7 +276,9 @@ export class DwvSession {
   setWindow(window: WindowState) {
     const vc = this.controller();
     if (!vc || !vc.canWindowLevel()) return;
-    vc.setWindowLevel(new this.dwv.WindowLevel(window.center, Math.max(1, window.width)));
+    // dwv bounds the width itself: at least 1 for LINEAR, any positive width for LINEAR_EXACT
+    // (which the server sets for data of a small range, such as doses in Gy or NIfTI floats).
+    vc.setWindowLevel(new this.dwv.WindowLevel(window.center, Math.max(Number.EPSILON, window.width)));
   }
 
   /** A window stored in the file ("Default"…) or "minmax" (the data's full range). */
@@ -495,12 +501,14 @@ function describeAnnotation(annotation: Annotation): Measurement {
     mean && stdDev && min && max && [mean, stdDev, min, max].every((v) => Number.isFinite(v.value))
       ? { mean: mean.value, stdDev: stdDev.value, min: min.value, max: max.value, unit: mean.unit ?? null }
       : null;
+  // dwv gives surfaces in cm²; lengths are in mm, and so are areas in the viewer.
+  const inCm2 = main?.unit === 'unit.cm2';
   return {
     id: annotation.trackingUid,
     kind,
     text,
-    value: main && Number.isFinite(main.value) ? main.value : null,
-    unit: main?.unit ?? null,
+    value: main && Number.isFinite(main.value) ? (inCm2 ? main.value * 100 : main.value) : null,
+    unit: inCm2 ? 'unit.mm2' : (main?.unit ?? null),
     stats,
   };
 }

@@ -13,6 +13,7 @@ export type ShortcutAction =
   | { kind: 'last' }
   | { kind: 'play' }
   | { kind: 'fps'; delta: number }
+  | { kind: 'time'; delta: number }
   | { kind: 'zoom'; step: number }
   | { kind: 'overlay' }
   | { kind: 'tags' }
@@ -39,6 +40,8 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ['PageDown'], label: '10 slices back', action: { kind: 'step', delta: -10 } },
   { keys: ['Home'], label: 'First slice', action: { kind: 'first' } },
   { keys: ['End'], label: 'Last slice', action: { kind: 'last' } },
+  { keys: ['.'], label: 'Next time point (4D volumes)', action: { kind: 'time', delta: 1 } },
+  { keys: [','], label: 'Previous time point (4D volumes)', action: { kind: 'time', delta: -1 } },
   { keys: [' '], label: 'Play / pause cine', action: { kind: 'play' } },
   { keys: [']'], label: 'Faster cine', action: { kind: 'fps', delta: 1 } },
   { keys: ['['], label: 'Slower cine', action: { kind: 'fps', delta: -1 } },

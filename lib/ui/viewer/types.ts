@@ -4,6 +4,8 @@ export interface ViewerInstance {
   id: string;
   number: number | null;
   frames: number;
+  /** 3D volumes of a 4D NIfTI file (1 otherwise); `fileUrl?t=<0-based>` loads one of them. */
+  timePoints: number;
   /** DICOM bytes dwv can read (transcoded, or converted from NIfTI, by the server). */
   fileUrl: string;
   tagsUrl: string;

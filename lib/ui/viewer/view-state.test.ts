@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WINDOW_PRESETS } from '@/lib/imaging/presets';
 import type { TagElement } from './types';
-import { buildViewQuery, filterTags, formatDicomDate, formatMeasurement, formatPersonName, formatStats, loadUnits, matchPreset, parseViewQuery, presetWindow } from './view-state';
+import { buildViewQuery, filterTags, formatDicomDate, formatMeasurement, formatPersonName, formatStats, instanceFileUrl, loadUnits, matchPreset, parseViewQuery, presetWindow } from './view-state';
 
 const SERIES = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
 
@@ -17,8 +17,21 @@ describe('view query', () => {
     expect(buildViewQuery({ series: SERIES, instance: 2 })).toBe(`series=${SERIES}&instance=2`);
   });
 
+  it('keeps the time point of a 4D volume, and names it in the file URL (0-based there)', () => {
+    expect(parseViewQuery(new URLSearchParams(`series=${SERIES}&t=3&slice=7`))).toEqual({ series: SERIES, time: 3, slice: 7 });
+    expect(buildViewQuery({ series: SERIES, time: 3, slice: 7 })).toBe(`series=${SERIES}&t=3&slice=7`);
+    expect(parseViewQuery(new URLSearchParams('t=0'))).toEqual({});
+    const volume = { fileUrl: '/api/instances/x/file', timePoints: 5 };
+    expect(instanceFileUrl(volume, 1)).toBe('/api/instances/x/file');
+    expect(instanceFileUrl(volume, 3)).toBe('/api/instances/x/file?t=2');
+    expect(instanceFileUrl(volume, 9)).toBe('/api/instances/x/file?t=4');
+    expect(instanceFileUrl({ fileUrl: '/api/instances/y/file', timePoints: 1 }, 3)).toBe('/api/instances/y/file');
+  });
+
   it('rounds dragged windows so that links stay readable', () => {
     expect(buildViewQuery({ window: { center: 40.123456, width: 399.87 } })).toBe('wc=40.12&ww=400');
+    // Small ranges keep their digits: a dose window in Gy, a NIfTI float volume.
+    expect(buildViewQuery({ window: { center: 1.0245678, width: 0.0045912 } })).toBe('wc=1.025&ww=0.004591');
   });
 
   it('drops values that could not come from the viewer', () => {
@@ -68,6 +81,7 @@ describe('formatting', () => {
     expect(formatMeasurement(42.3456, 'unit.mm')).toBe('42.35 mm');
     expect(formatMeasurement(120, 'unit.mm2')).toBe('120.00 mm²');
     expect(formatMeasurement(3, 'unit.pixel')).toBe('3.00 px');
+    expect(formatMeasurement(1.5, 'GY')).toBe('1.50 Gy');
     expect(formatMeasurement(null, 'unit.mm')).toBe('');
     expect(formatStats({ mean: 40.25, stdDev: 12.1, min: -120, max: 90, unit: 'HU' })).toBe('mean 40.3 ± 12.1 HU, min -120, max 90.0');
   });

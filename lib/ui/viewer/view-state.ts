@@ -1,7 +1,7 @@
 /**
  * What a viewer URL holds, so that a link reopens the same view: the study is in the path, the
- * rest in the query string (`series`, `instance` for series of several multi-frame files, `slice`
- * counted from 1, `wc`/`ww` window centre and width, `invert`).
+ * rest in the query string (`series`, `instance` for series of several multi-frame files, `t` the
+ * time point of a 4D volume, `slice` counted from 1, `wc`/`ww` window centre and width, `invert`).
  */
 import { WINDOW_PRESETS, type PresetName } from '@/lib/imaging/presets';
 import type { TagElement } from './types';
@@ -10,6 +10,8 @@ export interface ViewQuery {
   series?: string;
   /** 1-based; only for series shown one multi-frame file at a time. */
   instance?: number;
+  /** 1-based; only for 4D volumes. */
+  time?: number;
   /** 1-based, as shown to users. */
   slice?: number;
   window?: { center: number; width: number };
@@ -30,6 +32,8 @@ export function parseViewQuery(params: URLSearchParams): ViewQuery {
   if (series && UUID.test(series)) query.series = series.toLowerCase();
   const instance = finite(params.get('instance'));
   if (instance !== undefined && Number.isInteger(instance) && instance >= 1) query.instance = instance;
+  const time = finite(params.get('t'));
+  if (time !== undefined && Number.isInteger(time) && time >= 1) query.time = time;
   const slice = finite(params.get('slice'));
   if (slice !== undefined && Number.isInteger(slice) && slice >= 1) query.slice = slice;
   const center = finite(params.get('wc'));
@@ -40,15 +44,19 @@ export function parseViewQuery(params: URLSearchParams): ViewQuery {
   return query;
 }
 
-/** Window values are rounded: a URL holds what a reader can type, not float noise from dragging. */
+/**
+ * Window values are rounded: a URL holds what a reader can type, not float noise from dragging.
+ * Whole numbers from 100 up, four significant digits below (doses in Gy, NIfTI floats).
+ */
 export function roundWindowValue(value: number): number {
-  return Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100;
+  return Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(4));
 }
 
 export function buildViewQuery(query: ViewQuery): string {
   const params = new URLSearchParams();
   if (query.series) params.set('series', query.series);
   if (query.instance !== undefined) params.set('instance', String(query.instance));
+  if (query.time !== undefined) params.set('t', String(query.time));
   if (query.slice !== undefined) params.set('slice', String(query.slice));
   if (query.window) {
     params.set('wc', String(roundWindowValue(query.window.center)));
@@ -65,6 +73,11 @@ export function buildViewQuery(query: ViewQuery): string {
 export function loadUnits<T extends { frames: number }>(instances: T[]): T[][] {
   if (instances.length > 1 && instances.some((i) => i.frames > 1)) return instances.map((i) => [i]);
   return instances.length ? [instances] : [];
+}
+
+/** The URL dwv loads for an instance: a 4D volume's file names its time point (0-based on the wire). */
+export function instanceFileUrl(instance: { fileUrl: string; timePoints: number }, time: number): string {
+  return instance.timePoints > 1 && time > 1 ? `${instance.fileUrl}?t=${Math.min(time, instance.timePoints) - 1}` : instance.fileUrl;
 }
 
 /** The CT presets of lib/imaging, in the order the viewer lists them. */
@@ -134,7 +147,8 @@ export function filterTags(elements: TagElement[], search: string): TagElement[]
 /** A dwv unit ("unit.mm", "unit.cm2", "HU"…) as shown to users. */
 export function unitLabel(unit: string | null | undefined): string {
   const name = (unit ?? '').replace(/^unit\./, '');
-  return name === 'mm2' ? 'mm²' : name === 'cm2' ? 'cm²' : name === 'pixel' ? 'px' : name === 'hu' ? 'HU' : name;
+  const labels: Record<string, string> = { mm2: 'mm²', cm2: 'cm²', pixel: 'px', hu: 'HU', gy: 'Gy' };
+  return labels[name.toLowerCase()] ?? name;
 }
 
 /** "12.34 mm" / "2.32 cm²". */

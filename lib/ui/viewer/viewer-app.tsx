@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { WINDOW_PRESETS, type PresetName } from '@/lib/imaging/presets';
 import { CornerOverlay } from './corner-overlay';
+import { CurrentViewContext, type CurrentView } from './current-view';
 import { DwvSession, type LoadedImage, type Measurement, type PositionState, type ViewerTool, type WindowState } from './dwv-session';
 import { HelpOverlay } from './help-overlay';
 import { MeasurementList } from './measurement-list';
@@ -12,7 +13,7 @@ import { SeriesPanel } from './series-panel';
 import { shortcutFor, type ShortcutAction } from './shortcuts';
 import { TagBrowser } from './tag-browser';
 import type { ViewerSeries, ViewerStudy } from './types';
-import { buildViewQuery, CT_PRESETS, loadUnits, matchPreset, parseViewQuery, presetWindow, roundWindowValue, type ViewQuery } from './view-state';
+import { buildViewQuery, CT_PRESETS, instanceFileUrl, loadUnits, matchPreset, parseViewQuery, presetWindow, roundWindowValue, type ViewQuery } from './view-state';
 
 const DIV_ID = 'viewer-image';
 const MIN_FPS = 1;
@@ -53,6 +54,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [progress, setProgress] = useState<{ key: string; percent: number } | null>(null);
   const [unitChoice, setUnitChoice] = useState<{ seriesId: string; index: number } | null>(null);
+  const [timeChoice, setTimeChoice] = useState<{ key: string; time: number } | null>(null);
   const [windowState, setWindowLevel] = useState<WindowState | null>(null);
   const [positionState, setPosition] = useState<PositionState | null>(null);
   const [inverted, setInverted] = useState(false);
@@ -133,7 +135,12 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
     unitChoice && unitChoice.seriesId === seriesId ? unitChoice.index : series && initialView.series === series.id && initialView.instance ? initialView.instance - 1 : 0;
   const unitIndex = Math.max(0, Math.min(units.length - 1, requestedUnit));
   const unit = units[unitIndex] ?? null;
-  const loadKey = series ? `${series.id}#${unitIndex}` : '';
+  const unitKey = series ? `${series.id}#${unitIndex}` : '';
+  // A 4D volume shows one time point (3D volume) at a time; 1-based like the URL.
+  const timeCount = unit && unit.length === 1 ? unit[0]!.timePoints : 1;
+  const requestedTime = timeChoice && timeChoice.key === unitKey ? timeChoice.time : series && initialView.series === series.id && initialView.time ? initialView.time : 1;
+  const time = Math.max(1, Math.min(timeCount, requestedTime));
+  const loadKey = timeCount > 1 ? `${unitKey}@${time}` : unitKey;
 
   const load: LoadState = !series
     ? { phase: 'idle' }
@@ -155,8 +162,8 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   useEffect(() => {
     if (!session || !unit) return;
     loadingKey.current = loadKey;
-    session.load(unit.map((i) => i.fileUrl));
-  }, [session, unit, loadKey]);
+    session.load(unit.map((i) => instanceFileUrl(i, time)));
+  }, [session, unit, loadKey, time]);
 
   // The URL follows the view (replaceState: no history entry per slice), so it can be shared.
   useEffect(() => {
@@ -165,6 +172,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
       const query = buildViewQuery({
         series: seriesId,
         instance: units.length > 1 ? unitIndex + 1 : undefined,
+        time: timeCount > 1 ? time : undefined,
         slice: position ? position.index + 1 : undefined,
         window: image?.canWindowLevel && windowLevel ? windowLevel : undefined,
         invert: inverted,
@@ -173,7 +181,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
       if (next !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(window.history.state, '', next);
     }, 250);
     return () => window.clearTimeout(timer);
-  }, [load.phase, seriesId, units.length, unitIndex, position, windowLevel, inverted, image]);
+  }, [load.phase, seriesId, units.length, unitIndex, timeCount, time, position, windowLevel, inverted, image]);
 
   // The viewer fills the window below the app's top bar, whose height depends on its contents.
   useEffect(() => {
@@ -265,6 +273,17 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
     [session, image, inverted, loadKey],
   );
 
+  /** Another time point of the same volume: the slice, window and invert stay as they are. */
+  const changeTime = useCallback(
+    (next: number) => {
+      const target = Math.max(1, Math.min(timeCount, Math.round(next) || 1));
+      if (timeCount < 2 || target === time) return;
+      if (ready) pendingQuery.current = { slice: position ? position.index + 1 : undefined, window: image?.canWindowLevel && windowLevel ? windowLevel : undefined, invert: inverted };
+      setTimeChoice({ key: unitKey, time: target });
+    },
+    [timeCount, time, ready, position, image, windowLevel, inverted, unitKey],
+  );
+
   const play = useCallback(() => {
     if (!session) return;
     if (session.isPlaying()) session.stop();
@@ -306,6 +325,8 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
           return play();
         case 'fps':
           return changeFps(fps + action.delta);
+        case 'time':
+          return changeTime(time + action.delta);
         case 'zoom':
           return session?.zoom(action.step);
         case 'overlay':
@@ -319,7 +340,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
           return session?.stop();
       }
     },
-    [session, inverted, selectTool, applyPreset, play, changeFps, fps],
+    [session, inverted, selectTool, applyPreset, play, changeFps, fps, changeTime, time],
   );
 
   useEffect(() => {
@@ -348,13 +369,30 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
     }
   }, []);
 
-  const tagsUrl = useMemo(() => {
+  /** The file of what is under view (in a stack of single-frame files, the current slice's). */
+  const currentInstance = useMemo(() => {
     if (!unit || !session || load.phase !== 'ready') return null;
-    if (unit.length === 1) return unit[0]!.tagsUrl;
+    if (unit.length === 1) return unit[0]!;
     const url = position?.imageUid ? session.sourceOf(position.imageUid) : undefined;
-    const instance = unit.find((i) => url !== undefined && (url === i.fileUrl || url.endsWith(i.fileUrl))) ?? unit[position?.index ?? 0] ?? unit[0];
-    return instance?.tagsUrl ?? null;
+    return unit.find((i) => url !== undefined && (url === i.fileUrl || url.endsWith(i.fileUrl))) ?? unit[position?.index ?? 0] ?? unit[0] ?? null;
   }, [unit, session, load.phase, position]);
+  const tagsUrl = currentInstance?.tagsUrl ?? null;
+
+  const currentView = useMemo<CurrentView>(
+    () => ({
+      studyId,
+      seriesId,
+      instanceId: currentInstance?.id ?? null,
+      sliceIndex: position?.index ?? null,
+      sliceCount: position?.count ?? 0,
+      frameIndex: position && currentInstance ? (unit && unit.length > 1 ? 0 : position.index) : null,
+      timePoint: timeCount > 1 ? time - 1 : null,
+      window: windowLevel && image?.canWindowLevel ? { center: windowLevel.center, width: windowLevel.width } : null,
+      inverted,
+      ready,
+    }),
+    [studyId, seriesId, currentInstance, position, unit, timeCount, time, windowLevel, image, inverted, ready],
+  );
 
   if (study.status === 'loading') {
     return (
@@ -381,6 +419,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
   const count = position?.count ?? 0;
 
   return (
+    <CurrentViewContext.Provider value={currentView}>
     <div ref={shellRef} className="viewer-shell" data-testid="viewer" data-state={load.phase}>
       {/* A click on a tool button must not keep the focus, or Space and Enter would press it
           again instead of reaching the viewer's shortcuts. */}
@@ -532,6 +571,22 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
                 </button>
               </div>
             ) : null}
+            {timeCount > 1 ? (
+              <>
+                <div className="viewer-instance-nav" role="group" aria-label="Time point">
+                  <button type="button" className="tool" aria-label="Previous time point" title="Previous time point (,)" disabled={time <= 1} onClick={() => changeTime(time - 1)}>
+                    ‹
+                  </button>
+                  <span data-testid="time-readout">
+                    Time {time} / {timeCount}
+                  </span>
+                  <button type="button" className="tool" aria-label="Next time point" title="Next time point (.)" disabled={time >= timeCount} onClick={() => changeTime(time + 1)}>
+                    ›
+                  </button>
+                </div>
+                <input type="range" aria-label="Time point" data-testid="time-slider" min={1} max={timeCount} value={time} onChange={(e) => changeTime(Number(e.target.value))} />
+              </>
+            ) : null}
             <input
               type="range"
               aria-label="Slice"
@@ -549,5 +604,6 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
         </aside>
       </div>
     </div>
+    </CurrentViewContext.Provider>
   );
 }

@@ -26,6 +26,8 @@ export interface ImageSpec {
   fragments?: Uint8Array[];
   offsetTable?: number[];
   omit?: number[];
+  /** More top-level elements, already encoded (tag, bytes). */
+  extra?: Array<[number, Uint8Array]>;
 }
 
 export function buildImage(spec: ImageSpec): Uint8Array {
@@ -45,6 +47,7 @@ export function buildImage(spec: ImageSpec): Uint8Array {
   ];
   if (spec.planarConfiguration !== undefined) parts.push([0x00280006, us(0x00280006, spec.planarConfiguration, encoding)]);
   if (spec.frames !== undefined) parts.push([0x00280008, str(0x00280008, 'IS', spec.frames, encoding)]);
+  parts.push(...(spec.extra ?? []));
   parts.sort((a, b) => a[0] - b[0]);
   const pixel = spec.fragments
     ? encapsulatedPixelData(spec.fragments, spec.offsetTable)

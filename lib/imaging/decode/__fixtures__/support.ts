@@ -3,9 +3,14 @@
  * (Not a test file itself; vitest only collects *.test.ts.)
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as dwv from 'dwv';
 import { parseDicom, type DicomDataset } from '@/lib/dicom';
+import { widenToAllFrames } from '@/lib/ui/viewer/dwv-range';
 import type { PixelArray } from '../../types';
 
 export interface Stats {
@@ -100,3 +105,52 @@ export function arrayTypeOf(dtype: string): string {
     } as Record<string, string>
   )[kind] ?? `unknown dtype ${dtype}`;
 }
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Loads the sources of one of dwv's decoder workers (they ship in the workers' source maps) as
+ * ES modules, so that tests can run the very decoder the browser will.
+ */
+export async function loadDwvWorkerModule<T>(worker: string, files: string[], main: string): Promise<T> {
+  const mapFile = path.join(path.dirname(require.resolve('dwv')), `assets/workers/${worker}.worker.min.js.map`);
+  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[]; sourcesContent: string[] };
+  const folder = mkdtempSync(path.join(os.tmpdir(), `dwv-${worker}-`));
+  for (const name of files) {
+    const index = map.sources.findIndex((source) => source.endsWith(`/${name}`));
+    if (index < 0) throw new Error(`${name} is not in dwv's ${worker} worker`);
+    writeFileSync(path.join(folder, name), map.sourcesContent[index]!);
+  }
+  return (await import(pathToFileURL(path.join(folder, main)).href)) as T;
+}
+
+interface DwvView {
+  generateImageData(data: { data: Uint8ClampedArray; width: number; height: number }, index: unknown): void;
+  getWindowLevel(): { center: number; width: number };
+}
+
+/**
+ * Draws a frame the way the viewer's dwv does (with the range of all frames, as the viewer sets
+ * it), with the window it opens on; answers the grey levels used.
+ */
+export function dwvGreyLevels(bytes: Uint8Array, frame: number, wholeRange = true): number {
+  const d = dwv as unknown as {
+    DicomParser: new () => { parse(buffer: ArrayBuffer): void; getDicomElements(): unknown };
+    createImage(elements: unknown): { getGeometry(): { getSize(): { get(i: number): number } } };
+    createView(elements: unknown, image: unknown): DwvView;
+    Index: new (values: number[]) => unknown;
+  };
+  const parser = new d.DicomParser();
+  parser.parse(bytes.slice().buffer);
+  const elements = parser.getDicomElements();
+  const image = d.createImage(elements);
+  if (wholeRange) widenToAllFrames(image as unknown as Parameters<typeof widenToAllFrames>[0]);
+  const view = d.createView(elements, image);
+  const size = image.getGeometry().getSize();
+  const data = { data: new Uint8ClampedArray(size.get(0) * size.get(1) * 4), width: size.get(0), height: size.get(1) };
+  view.generateImageData(data, new d.Index([0, 0, 0, frame]));
+  const greys = new Set<number>();
+  for (let i = 0; i < data.data.length; i += 4) greys.add(data.data[i]!);
+  return greys.size;
+}
+
