@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { getDb } from '@/db';
 import { findInstanceWithContext } from '@/db/queries/instances';
 import { notFound } from '@/lib/api/errors';
@@ -7,6 +8,12 @@ import { listElements, parseDicom } from '@/lib/dicom';
 import { encodeForBrowser } from '@/lib/imaging/decode';
 import { niftiToDicom, TimePointError } from '@/lib/imaging/nifti-dicom';
 import { objectPath } from '@/lib/storage';
+
+/** Query string of GET /api/instances/{id}/file (the OpenAPI document lists the same schema). */
+export const instanceFileQuerySchema = z.object({
+  original: z.enum(['true', 'false']).optional().describe('true: the stored file as uploaded (NIfTI as .nii), as an attachment'),
+  t: z.coerce.number().int().min(0).max(1_000_000).optional().describe('NIfTI only: which 3D volume of a 4D file (0-based); 404 beyond the last'),
+});
 
 async function loadInstance(actor: Actor, instanceId: string, action: string) {
   const row = await auditPatientAccess(

@@ -156,7 +156,16 @@ export const viewerStudySchema = z.object({
       modality: nullableText,
       format: z.enum(['dicom', 'nifti']),
       thumbnailUrl: z.string(),
-      instances: z.array(z.object({ id: uuid, number: int.nullable(), frames: int, fileUrl: z.string(), tagsUrl: z.string() })),
+      instances: z.array(
+        z.object({
+          id: uuid,
+          number: int.nullable(),
+          frames: int,
+          timePoints: int.min(1).describe('3D volumes of a NIfTI file (4D and up; fileUrl?t= picks one); 1 for everything else'),
+          fileUrl: z.string(),
+          tagsUrl: z.string(),
+        }),
+      ),
     }),
   ),
 });

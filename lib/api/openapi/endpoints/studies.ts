@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { imageQuerySchema } from '@/lib/imaging/image-query';
 import { UPLOAD_ROLES } from '@/lib/ingest/uploads';
+import { instanceFileQuerySchema } from '@/lib/studies/instance-file';
 import { studyQuerySchema } from '@/lib/studies/query';
 import { defineEndpoints } from '../registry';
 import { jobSchema, processAcceptedSchema, studyDetailSchema, studyListSchema, tagListSchema, viewerStudySchema } from '../schemas';
@@ -65,8 +66,8 @@ export const studyEndpoints = defineEndpoints([
     tags: ['studies'],
     auth: read,
     params: id,
-    query: z.object({ original: z.enum(['true', 'false']).optional() }),
-    responses: { 200: { description: 'A DICOM Part 10 file', contentType: 'application/dicom' } },
+    query: instanceFileQuerySchema,
+    responses: { 200: { description: 'A DICOM Part 10 file', contentType: 'application/dicom', headers: { 'Content-Disposition': 'inline, or attachment for ?original=true, with the file name' } } },
   },
   {
     method: 'get',

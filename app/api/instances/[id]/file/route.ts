@@ -1,18 +1,12 @@
 import { z } from 'zod';
 import { withApi } from '@/lib/api/route';
-import { loadInstanceFile } from '@/lib/studies/instance-file';
+import { instanceFileQuerySchema, loadInstanceFile } from '@/lib/studies/instance-file';
 
 export const dynamic = 'force-dynamic';
 
-const fileQuery = z.object({
-  original: z.enum(['true', 'false']).optional(),
-  /** NIfTI only: which 3D volume of a 4D file (0-based). */
-  t: z.coerce.number().int().min(0).max(1_000_000).optional(),
-});
-
 export const GET = withApi(
   async ({ req, params, actor }) => {
-    const query = fileQuery.parse(Object.fromEntries(new URL(req.url).searchParams));
+    const query = instanceFileQuerySchema.parse(Object.fromEntries(new URL(req.url).searchParams));
     const original = query.original === 'true';
     const { bytes, filename } = await loadInstanceFile(actor, params.id, { original, timePoint: query.t });
     return new Response(new Uint8Array(bytes), {
