@@ -53,10 +53,14 @@ export const studyEndpoints = defineEndpoints([
     params: id,
     query: imageQuerySchema,
     responses: {
-      200: { description: 'The rendered image; ETag and X-Window-Center/Width headers', contentType: ['image/png', 'image/jpeg', 'image/webp'] },
-      304: { description: 'Not modified (If-None-Match matched the ETag)' },
+      200: {
+        description: 'The rendered image; X-Window-Center and X-Window-Width give the window used, when one was',
+        contentType: ['image/png', 'image/jpeg', 'image/webp'],
+        headers: { ETag: 'For If-None-Match', 'X-Image-Instance': 'The instance rendered', 'X-Image-Series': 'Its series' },
+      },
+      304: { description: 'Not modified (If-None-Match matched the ETag)', headers: { ETag: 'The same ETag' } },
     },
-    errors: [415, 422],
+    errors: [413, 415, 422],
   },
   {
     method: 'get',
