@@ -112,6 +112,12 @@ async function benchDatabase(cleanup: (() => void | Promise<void>)[]): Promise<{
   };
 }
 
+/** CPU time of a process's main thread alone, in ms (its request handling, as opposed to its workers). */
+function mainThreadCpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 interface Series {
   label: string;
   files: string[];
@@ -159,6 +165,9 @@ interface Load {
   seconds: number;
   bytes: number;
   cpuMs: number;
+  /** Of cpuMs: the server's main thread, and the database server's backends. */
+  mainCpuMs: number;
+  dbCpuMs: number;
   sample?: Buffer;
 }
 
@@ -167,7 +176,9 @@ async function load(urls: string[], headers: Record<string, string>, pid: number
   let bytes = 0;
   let sample: Buffer | undefined;
   let next = 0;
-  const cpuBefore = cpuMs(pid) + (await extraCpuMs());
+  const mainBefore = mainThreadCpuMs(pid);
+  const dbBefore = await extraCpuMs();
+  const cpuBefore = cpuMs(pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -184,7 +195,10 @@ async function load(urls: string[], headers: Record<string, string>, pid: number
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { latencies, seconds, bytes, cpuMs: cpuMs(pid) + (await extraCpuMs()) - cpuBefore, sample };
+  const processCpu = cpuMs(pid) - cpuBefore;
+  const mainCpuMs = mainThreadCpuMs(pid) - mainBefore;
+  const dbCpuMs = (await extraCpuMs()) - dbBefore;
+  return { latencies, seconds, bytes, cpuMs: processCpu + dbCpuMs, mainCpuMs, dbCpuMs, sample };
 }
 
 function merge(loads: Load[]): Load {
@@ -193,6 +207,8 @@ function merge(loads: Load[]): Load {
     seconds: loads.reduce((s, l) => s + l.seconds, 0),
     bytes: loads.reduce((s, l) => s + l.bytes, 0),
     cpuMs: loads.reduce((s, l) => s + l.cpuMs, 0),
+    mainCpuMs: loads.reduce((s, l) => s + l.mainCpuMs, 0),
+    dbCpuMs: loads.reduce((s, l) => s + l.dbCpuMs, 0),
     sample: loads[0]?.sample,
   };
 }
@@ -232,6 +248,8 @@ function row(l: Load) {
     'p50 ms': percentile(sorted, 50).toFixed(1),
     'p99 ms': percentile(sorted, 99).toFixed(1),
     'server CPU ms/image': (l.cpuMs / l.latencies.length).toFixed(1),
+    // Where that CPU went: request thread / image workers and other threads / database backends.
+    'main/other/db': [l.mainCpuMs, l.cpuMs - l.mainCpuMs - l.dbCpuMs, l.dbCpuMs].map((ms) => (ms / l.latencies.length).toFixed(1)).join(' / '),
     'KB/image': (l.bytes / l.latencies.length / 1024).toFixed(1),
     output: pngInfo(l.sample),
   };

@@ -73,7 +73,9 @@ export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void
 }
 
 export function startNext(port: number, env: Record<string, string>): ChildProcess {
-  return spawn('node', ['node_modules/next/dist/bin/next', 'start', '-H', '127.0.0.1', '-p', String(port)], {
+  // BENCH_SERVER_NODE_ARGS go to the server's node only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it).
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  return spawn('node', [...nodeArgs, 'node_modules/next/dist/bin/next', 'start', '-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
