@@ -10,6 +10,7 @@ import {
 } from '@/lib/dicom';
 import { decodeFrame } from './decode';
 import type { CachedFrame } from './frame-cache';
+import type { Allocate } from './scratch';
 import { renderFrame, type Palette, type RenderedImage, type Window } from './render';
 
 const PALETTE_DESCRIPTORS = [makeTag(0x0028, 0x1101), makeTag(0x0028, 0x1102), makeTag(0x0028, 0x1103)] as const;
@@ -60,15 +61,19 @@ export function fileWindow(meta: DicomMetadata): Window | null {
 }
 
 /** Parses and decodes one frame, with what rendering needs from the header. */
-export async function decodeDicomFrame(bytes: Uint8Array, frameIndex: number): Promise<CachedFrame> {
+export async function decodeDicomFrame(bytes: Uint8Array, frameIndex: number, options: { allocate?: Allocate } = {}): Promise<CachedFrame> {
   const dataset = parseDicom(bytes, { stopAtPixelData: false });
   const meta = extractMetadata(dataset);
-  const frame = await decodeFrame(dataset, frameIndex);
+  const frame = await decodeFrame(dataset, frameIndex, { allocate: options.allocate });
   return { frame, meta, palette: frame.photometricInterpretation === 'PALETTE COLOR' ? paletteOf(dataset) : null };
 }
 
 /** Renders a decoded frame with the requested (or the file's, or min-max) window. */
-export function renderDecoded(decoded: CachedFrame, request: Omit<DicomRenderRequest, 'frame'>): { image: RenderedImage; meta: DicomMetadata; window: Window | null } {
+export function renderDecoded(
+  decoded: CachedFrame,
+  request: Omit<DicomRenderRequest, 'frame'>,
+  options: { allocate?: Allocate } = {},
+): { image: RenderedImage; meta: DicomMetadata; window: Window | null } {
   const { frame, meta, palette } = decoded;
   const window = request.window ?? (request.voi === 'minmax' ? null : fileWindow(meta));
   const image = renderFrame(frame, {
@@ -77,6 +82,7 @@ export function renderDecoded(decoded: CachedFrame, request: Omit<DicomRenderReq
     window,
     invert: request.invert,
     palette,
+    allocate: options.allocate,
   });
   return { image, meta, window };
 }

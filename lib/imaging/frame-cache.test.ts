@@ -26,4 +26,18 @@ describe('frameCache', () => {
     vi.unstubAllEnvs();
     delete (globalThis as { __imagingFrameCache?: unknown }).__imagingFrameCache;
   });
+
+  it('admits a frame on its second request, not its first', async () => {
+    vi.resetModules();
+    delete (globalThis as { __imagingFrameCache?: unknown }).__imagingFrameCache;
+    const { frameCache } = await import('./frame-cache');
+    const cache = frameCache();
+    expect(cache.admits('x:0')).toBe(false);
+    expect(cache.admits('y:0')).toBe(false);
+    expect(cache.admits('x:0')).toBe(true);
+    // Admitted once: the next miss of the same frame (evicted meanwhile) starts over.
+    expect(cache.admits('x:0')).toBe(false);
+    expect(cache.admits('y:0')).toBe(true);
+    delete (globalThis as { __imagingFrameCache?: unknown }).__imagingFrameCache;
+  });
 });

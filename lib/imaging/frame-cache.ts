@@ -9,6 +9,8 @@ export interface CachedFrame {
 }
 
 const MAX_BYTES = Number(process.env.FRAME_CACHE_BYTES ?? 256 * 1024 * 1024);
+// Frames asked for once and not (yet) kept: keys only.
+const MAX_SEEN = 16_384;
 
 /**
  * Decoded frames, least recently used first out. Window/level and invert changes re-render the
@@ -17,6 +19,20 @@ const MAX_BYTES = Number(process.env.FRAME_CACHE_BYTES ?? 256 * 1024 * 1024);
 class FrameCache {
   private entries = new Map<string, CachedFrame & { bytes: number }>();
   private total = 0;
+  private seen = new Map<string, true>();
+
+  /**
+   * Whether a frame that missed should be kept once decoded: from its second request on. Most
+   * frames are rendered once (a series scrolled through at its default window, thumbnails, an
+   * image for the model); keeping each would cost a copy into shared memory per image and push
+   * out the frames that are being re-windowed, which are asked for again and again.
+   */
+  admits(key: string): boolean {
+    if (this.seen.delete(key)) return true;
+    this.seen.set(key, true);
+    if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.keys().next().value!);
+    return false;
+  }
 
   get(key: string): CachedFrame | undefined {
     const entry = this.entries.get(key);

@@ -27,10 +27,30 @@ describe('image workers', () => {
   it.each(['ct_small_explicit_le', 'ct_jpeg_lossless_p14', 'mr_small_jpegls_lossless', 'sc_rgb_jpeg_baseline_ybr'])('render %s to the same bytes as the calling thread', async (id) => {
     const task = render(corpusFile(id));
     const inWorker = await pool.run(task);
-    const inProcess = (await runImageTask(task, { sharedMemory: false })) as RenderResult;
+    const inProcess = (await runImageTask(task, { worker: false })) as RenderResult;
     expect(inWorker.contentType).toBe('image/png');
     expect(Buffer.from(inWorker.body).equals(Buffer.from(inProcess.body))).toBe(true);
     expect(inWorker.window).toEqual(inProcess.window);
+  });
+
+  it('reuses its memory from one image to the next without carrying pixels over', async () => {
+    // One worker, so that every task runs on the memory the previous one left behind.
+    const single = createImagePool(1);
+    try {
+      const sequence = ['ct_jpeg_lossless_p14', 'ct_small_explicit_le', 'sc_rgb_jpeg_baseline_ybr', 'ct_jpeg_lossless_p14', 'mr_small_jpegls_lossless', 'ct_small_explicit_le'];
+      for (const [i, id] of sequence.entries()) {
+        const task = render(corpusFile(id), { returnDecoded: i === 3, window: i % 2 ? { center: 40, width: 400 } : null });
+        const inWorker = (await single.run(task)) as RenderResult;
+        const inProcess = (await runImageTask(task, { worker: false })) as RenderResult;
+        expect(Buffer.from(inWorker.body).equals(Buffer.from(inProcess.body)), `${id} (task ${i})`).toBe(true);
+        if (task.returnDecoded) {
+          expect(inWorker.decoded!.frame.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+          expect(Buffer.from(inWorker.decoded!.frame.data.buffer).equals(Buffer.from(inProcess.decoded!.frame.data.buffer))).toBe(true);
+        }
+      }
+    } finally {
+      await single.close();
+    }
   });
 
   it('hands decoded frames back in shared memory, and renders them again without the file', async () => {
@@ -48,7 +68,7 @@ describe('image workers', () => {
     const soi = bytes.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
     bytes.fill(0x55, soi, soi + 64);
     writeFileSync(damaged, bytes);
-    const inProcess = await runImageTask(render(damaged), { sharedMemory: false }).catch((e: unknown) => e);
+    const inProcess = await runImageTask(render(damaged), { worker: false }).catch((e: unknown) => e);
     const inWorker = await pool.run(render(damaged)).catch((e: unknown) => e);
     expect(inWorker).toBeInstanceOf(PixelDecodeError);
     expect(inWorker).toMatchObject({ code: (inProcess as PixelDecodeError).code, message: (inProcess as PixelDecodeError).message });

@@ -56,7 +56,7 @@ export function imagePool(): ImagePool | null {
 
 function run(task: ImageTask): Promise<RenderResult | CheckResult> {
   const pool = imagePool();
-  return pool ? pool.run(task) : runImageTask(task, { sharedMemory: false });
+  return pool ? pool.run(task) : runImageTask(task, { worker: false });
 }
 
 /**

@@ -6,6 +6,7 @@ import { encodeImage, type ImageFormat } from './encode';
 import type { CachedFrame } from './frame-cache';
 import { renderNiftiSlice } from './nifti-image';
 import type { Window } from './render';
+import { allocateShared, ScratchArena } from './scratch';
 import type { PixelArray } from './types';
 
 /**
@@ -55,6 +56,11 @@ export interface CheckResult {
   hasPixelData: boolean;
 }
 
+let arenaOfThisThread: ScratchArena | undefined;
+function workerArena(): ScratchArena {
+  return (arenaOfThisThread ??= new ScratchArena());
+}
+
 /** A copy of the frame's samples in a SharedArrayBuffer: cached once, read by every worker without copying. */
 function shared(decoded: CachedFrame): CachedFrame {
   const data = decoded.frame.data;
@@ -65,29 +71,40 @@ function shared(decoded: CachedFrame): CachedFrame {
   return { ...decoded, frame: { ...decoded.frame, data: copy } };
 }
 
-export async function runImageTask(task: ImageTask, options: { sharedMemory: boolean }): Promise<RenderResult | CheckResult> {
+/**
+ * `worker`: running in an image worker, one task at a time, with results copied out by
+ * postMessage: file bytes, decoded frames and pixels then live in reused memory (ScratchArena)
+ * and frames for the cache go to shared memory. Otherwise (IMAGE_WORKERS=0, tasks interleaving
+ * in the calling thread) everything is allocated afresh.
+ */
+export async function runImageTask(task: ImageTask, options: { worker: boolean }): Promise<RenderResult | CheckResult> {
+  const arena = options.worker ? workerArena() : null;
+  arena?.reset();
+  const read = (path: string) => (arena ? arena.readFile(path) : new Uint8Array(readFileSync(path)));
   switch (task.kind) {
     case 'render-dicom': {
       let decoded = task.cached;
       let fresh: CachedFrame | undefined;
       if (!decoded) {
-        decoded = await decodeDicomFrame(new Uint8Array(readFileSync(task.path)), task.frame);
-        if (task.returnDecoded) fresh = options.sharedMemory ? shared(decoded) : decoded;
+        // A frame kept for the cache is decoded straight into shared memory (no copy afterwards).
+        const allocate = arena ? (task.returnDecoded ? allocateShared : arena.allocate) : undefined;
+        decoded = await decodeDicomFrame(read(task.path), task.frame, { allocate });
+        if (task.returnDecoded) fresh = arena ? shared(decoded) : decoded;
       }
-      const { image, window } = renderDecoded(decoded, { window: task.window, invert: task.invert });
+      const { image, window } = renderDecoded(decoded, { window: task.window, invert: task.invert }, { allocate: arena?.allocate });
       const encoded = await encodeImage(image, { format: task.format, size: task.size });
       return { body: encoded.body, contentType: encoded.contentType, window, ...(fresh ? { decoded: fresh } : {}) };
     }
     case 'render-nifti': {
-      const bytes = new Uint8Array(readFileSync(task.path));
+      const bytes = read(task.path);
       const { image, window } = await renderNiftiSlice(bytes, { axis: task.axis, slice: task.slice, t: task.t, window: task.window, invert: task.invert });
       const encoded = await encodeImage(image, { format: task.format, size: task.size });
       return { body: encoded.body, contentType: encoded.contentType, window };
     }
     case 'check-dicom': {
-      const dataset = parseDicom(new Uint8Array(readFileSync(task.path)), { stopAtPixelData: false });
+      const dataset = parseDicom(read(task.path), { stopAtPixelData: false });
       if (!extractMetadata(dataset).hasPixelData) return { hasPixelData: false };
-      await decodeFrame(dataset, 0);
+      await decodeFrame(dataset, 0, { allocate: arena?.allocate });
       return { hasPixelData: true };
     }
   }

@@ -16,7 +16,7 @@ if (!port) throw new Error('image-worker.ts runs as a worker thread');
 port.on('message', async ({ id, task }: { id: number; task: ImageTask }) => {
   let reply: WorkerReply<unknown>;
   try {
-    reply = { id, ok: true, result: await runImageTask(task, { sharedMemory: true }) };
+    reply = { id, ok: true, result: await runImageTask(task, { worker: true }) };
   } catch (error) {
     reply = { id, ok: false, error: serializeError(error) };
   }

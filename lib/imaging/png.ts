@@ -13,7 +13,7 @@ export function encodePng(image: RenderedImage, level = 3): Buffer {
   const { width, height, channels } = image;
   const rowBytes = width * channels;
   if (image.data.length !== rowBytes * height) throw new Error(`image data holds ${image.data.length} bytes, ${rowBytes * height} expected`);
-  const raw = Buffer.allocUnsafe((rowBytes + 1) * height);
+  const raw = filteredRows((rowBytes + 1) * height);
   for (let y = 0, i = 0, o = 0; y < height; y++, i += rowBytes, o += rowBytes + 1) {
     raw[o] = 0; // filter type None
     raw.set(image.data.subarray(i, i + rowBytes), o + 1);
@@ -25,6 +25,19 @@ export function encodePng(image: RenderedImage, level = 3): Buffer {
   ihdr[9] = channels === 1 ? 0 : 2; // colour type: greyscale or truecolour
   // compression, filter method and interlace stay 0
   return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level })), chunk('IEND', Buffer.alloc(0))]);
+}
+
+// The filtered rows only live until deflateSync returns (synchronously), so one buffer per
+// thread serves every image: a fresh quarter megabyte per image cost more in page faults than
+// the copy into it. Every byte of it is written before it is read.
+let rowsBuffer: Buffer | null = null;
+const MAX_KEPT_ROWS_BYTES = 16 * 1024 * 1024;
+
+function filteredRows(length: number): Buffer {
+  if (rowsBuffer && rowsBuffer.length >= length) return rowsBuffer.subarray(0, length);
+  const fresh = Buffer.allocUnsafe(length);
+  if (length <= MAX_KEPT_ROWS_BYTES) rowsBuffer = fresh;
+  return fresh;
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -1,3 +1,4 @@
+import type { Allocate } from './scratch';
 import type { DecodedFrame, PixelArray } from './types';
 
 /** A rendered 8-bit image, samples interleaved. */
@@ -31,6 +32,12 @@ export interface RenderOptions {
   /** Invert the output (on top of MONOCHROME1, which is always shown inverted). */
   invert?: boolean;
   palette?: Palette | null;
+  /** Where the output pixels come from (zeroed memory; default: a new array). */
+  allocate?: Allocate;
+}
+
+function output(length: number, allocate: Allocate | undefined): Uint8Array {
+  return allocate ? new Uint8Array(allocate(length), 0, length) : new Uint8Array(length);
 }
 
 export interface FrameRange {
@@ -97,7 +104,7 @@ function renderMonochrome(frame: DecodedFrame | { rows: number; columns: number;
   const intercept = options.rescaleIntercept ?? 0;
   const data = frame.data;
   const invert = (frame.photometricInterpretation === 'MONOCHROME1') !== !!options.invert;
-  const out = new Uint8Array(frame.rows * frame.columns);
+  const out = output(frame.rows * frame.columns, options.allocate);
   const offset = narrowIntegerOffset(data);
   if (options.window && offset !== null) {
     // 8/16-bit samples with a known window: one pass through a lookup table over every value
@@ -151,8 +158,8 @@ function rescaled(range: FrameRange, slope: number, intercept: number): FrameRan
   return { min: Math.min(a, b), max: Math.max(a, b) };
 }
 
-function renderPalette(frame: DecodedFrame, palette: Palette, invert: boolean): RenderedImage {
-  const out = new Uint8Array(frame.rows * frame.columns * 3);
+function renderPalette(frame: DecodedFrame, palette: Palette, invert: boolean, allocate?: Allocate): RenderedImage {
+  const out = output(frame.rows * frame.columns * 3, allocate);
   const last = palette.red.length - 1;
   const shift = Math.max(0, palette.bits - 8);
   for (let i = 0; i < frame.rows * frame.columns; i++) {
@@ -169,9 +176,9 @@ function renderPalette(frame: DecodedFrame, palette: Palette, invert: boolean): 
 
 const clampByte = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
 
-function renderColour(frame: DecodedFrame, invert: boolean): RenderedImage {
+function renderColour(frame: DecodedFrame, invert: boolean, allocate?: Allocate): RenderedImage {
   const n = frame.rows * frame.columns;
-  const out = new Uint8Array(n * 3);
+  const out = output(n * 3, allocate);
   const shift = Math.max(0, frame.bitsStored - 8);
   const ybr = frame.photometricInterpretation.startsWith('YBR_FULL');
   for (let i = 0; i < n; i++) {
@@ -202,9 +209,9 @@ export function renderFrame(frame: DecodedFrame, options: RenderOptions = {}): R
   const photometric = frame.photometricInterpretation;
   if (photometric === 'PALETTE COLOR') {
     if (!options.palette) throw new Error('PALETTE COLOR image without palette LUTs');
-    return renderPalette(frame, options.palette, !!options.invert);
+    return renderPalette(frame, options.palette, !!options.invert, options.allocate);
   }
-  if (frame.samplesPerPixel >= 3) return renderColour(frame, !!options.invert);
+  if (frame.samplesPerPixel >= 3) return renderColour(frame, !!options.invert, options.allocate);
   return renderMonochrome(frame, options);
 }
 

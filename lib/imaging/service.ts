@@ -102,7 +102,7 @@ export async function renderStudyImage(actor: Actor, studyId: string, query: Ima
       // Storage keys name immutable objects, so a decoded frame never goes stale.
       const key = `${target.instance.storageKey}:${query.frame}`;
       const cached = frameCache().get(key);
-      result = await renderInWorker({ kind: 'render-dicom', ...common, frame: query.frame, cached, returnDecoded: !cached });
+      result = await renderInWorker({ kind: 'render-dicom', ...common, frame: query.frame, cached, returnDecoded: !cached && frameCache().admits(key) });
       if (result.decoded) frameCache().set(key, result.decoded);
     }
   } catch (error) {

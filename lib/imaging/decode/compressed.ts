@@ -1,3 +1,4 @@
+import type { Allocate } from '../scratch';
 import { CodecError } from './errors';
 import { convertsColour, decodeJpeg, scanJpegHeader, type ColourHandling } from './jpeg';
 import { interleavePlanes } from './native';
@@ -47,14 +48,14 @@ export function colourHandling(photometric: string): ColourHandling {
 }
 
 /** JPEG processes 1, 2/4 and 14 (.50, .51, .57, .70 and the retired ones that share their SOF). */
-export async function decodeJpegFrame(frame: Uint8Array, attrs: PixelModule): Promise<CodecOutput> {
+export async function decodeJpegFrame(frame: Uint8Array, attrs: PixelModule, allocate?: Allocate): Promise<CodecOutput> {
   const marker = scanJpegHeader(frame).sof;
   if (marker === null) throw new CodecError('JPEG frame has no frame header (SOF) before its first scan');
   if (marker === 0xf7) throw new CodecError('the frame is JPEG-LS, not JPEG');
   const expect = { width: attrs.columns, height: attrs.rows, components: attrs.samplesPerPixel };
   if (marker === 0xc0 || marker === 0xc1 || marker === 0xc3) {
     try {
-      const image = decodeJpeg(frame, { colour: colourHandling(attrs.photometricInterpretation), expect });
+      const image = decodeJpeg(frame, { colour: colourHandling(attrs.photometricInterpretation), expect, allocate });
       if (image.precision > attrs.bitsAllocated) throw new CodecError(`JPEG precision of ${image.precision} bits exceeds Bits Allocated ${attrs.bitsAllocated}`);
       return { samples: image.data, photometricInterpretation: image.converted ? 'RGB' : undefined };
     } catch (error) {

@@ -7,10 +7,16 @@ import { encapsulatedFrameBytes } from './frames';
 import { decodeNativeFrame, storedSamplesPerFrame } from './native';
 import { allocatePixels, decodedFrameBytes, readPixelModule, samplesPerFrame, signExtend, type PixelModule } from './pixel-module';
 import { decodeRleFrame } from './rle';
+import type { Allocate } from '../scratch';
 
 export interface DecodeOptions {
   /** Largest decoded frame accepted, in bytes (default 1 GiB): a header alone can claim 65535 x 65535. */
   maxFrameBytes?: number;
+  /**
+   * Where the decoded samples come from (zeroed memory), for the decoders that can write into
+   * given memory (uncompressed, JPEG); the others allocate their own. Default: new arrays.
+   */
+  allocate?: Allocate;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024 * 1024;
@@ -73,10 +79,10 @@ function checkCodestream(frame: Uint8Array, family: 'jpeg' | 'jpeg2000', attrs: 
   }
 }
 
-async function decodeEncapsulated(dataset: DicomDataset, attrs: PixelModule, frameIndex: number, uid: string): Promise<CodecOutput | PixelArray> {
+async function decodeEncapsulated(dataset: DicomDataset, attrs: PixelModule, frameIndex: number, uid: string, allocate?: Allocate): Promise<CodecOutput | PixelArray> {
   const frame = encapsulatedFrameBytes(dataset, attrs.numberOfFrames, frameIndex);
   if (uid === RLE) return decodeRleFrame(frame, attrs);
-  if (JPEG.test(uid)) return decodeJpegFrame(frame, attrs);
+  if (JPEG.test(uid)) return decodeJpegFrame(frame, attrs, allocate);
   if (JPEG_LS.test(uid)) {
     checkCodestream(frame, 'jpeg', attrs);
     return decodeJpegLsFrame(frame, attrs);
@@ -100,13 +106,13 @@ async function decodeEncapsulated(dataset: DicomDataset, attrs: PixelModule, fra
   throw new PixelDecodeError('unsupported_transfer_syntax', `transfer syntax ${uid} (${dataset.transferSyntax.name}) cannot be decoded on the server`);
 }
 
-function decodeNative(dataset: DicomDataset, attrs: PixelModule, frameIndex: number): PixelArray {
+function decodeNative(dataset: DicomDataset, attrs: PixelModule, frameIndex: number, allocate?: Allocate): PixelArray {
   const pixelData = dataset.pixelData!;
   const end = pixelData.offset + (pixelData.length ?? Number.POSITIVE_INFINITY);
   if (end > dataset.datasetBytes.length) throw new PixelDecodeError('pixel_data_not_loaded', 'the pixel data value is not in the parsed bytes');
   const value = dataset.datasetBytes.subarray(pixelData.offset, end);
   const bigEndian = !dataset.littleEndian;
-  return decodeNativeFrame(value, attrs, frameIndex, { bigEndian, wordSwapped: bigEndian && pixelData.vr === 'OW' && attrs.bitsAllocated <= 8 });
+  return decodeNativeFrame(value, attrs, frameIndex, { bigEndian, wordSwapped: bigEndian && pixelData.vr === 'OW' && attrs.bitsAllocated <= 8 }, allocate);
 }
 
 /** Puts codec samples into the array type pydicom uses for these attributes (values wrap as a C cast would). */
@@ -153,10 +159,10 @@ export async function decodeFrame(dataset: DicomDataset, frameIndex: number, opt
   try {
     if (!pixelData.encapsulated) {
       if (dataset.transferSyntax.encapsulated) throw corrupt(`transfer syntax ${uid} needs encapsulated pixel data, but the value has a defined length`);
-      data = decodeNative(dataset, attrs, frameIndex);
+      data = decodeNative(dataset, attrs, frameIndex, options.allocate);
       if (photometricInterpretation === 'YBR_FULL_422' && attrs.samplesPerPixel === 3) photometricInterpretation = 'YBR_FULL';
     } else {
-      const output = await decodeEncapsulated(dataset, attrs, frameIndex, uid);
+      const output = await decodeEncapsulated(dataset, attrs, frameIndex, uid, options.allocate);
       if ('samples' in output) {
         data = toPixelArray(output, attrs);
         photometricInterpretation = output.photometricInterpretation ?? photometricInterpretation;

@@ -14,6 +14,7 @@
  * Every loop is bounded by the frame size from the SOF header, which the caller checks against
  * the DICOM header before anything is allocated.
  */
+import type { Allocate } from '../scratch';
 import { CodecError } from './errors';
 
 export interface JpegImage {
@@ -39,6 +40,8 @@ export interface JpegOptions {
   colour: ColourHandling;
   /** Refuse a frame header that disagrees, before allocating anything. */
   expect?: { width: number; height: number; components: number };
+  /** Where sample planes and output come from (zeroed memory; default: new arrays). */
+  allocate?: Allocate;
 }
 
 interface HuffmanTable {
@@ -48,6 +51,8 @@ interface HuffmanTable {
   valptr: Int32Array;
   mincode: Int32Array;
   values: Uint8Array;
+  /** Lossless only, built on first use: see losslessFastTable. */
+  losslessFast?: Int32Array;
 }
 
 interface FrameComponent {
@@ -120,6 +125,34 @@ function buildHuffman(counts: Uint8Array, values: Uint8Array): HuffmanTable {
   }
   maxcode[17] = 0x7fffffff;
   return { lookup, maxcode, valptr, mincode, values };
+}
+
+const FAST_BITS = 12;
+const FAST_MASK = (1 << FAST_BITS) - 1;
+
+/**
+ * For lossless scans: indexed by the next FAST_BITS bits of the stream, the difference they
+ * start with when its Huffman code and extra bits fit in them, as (difference << 5) | bits
+ * used; 0 otherwise (longer codes, invalid categories), which sends the decoder the slow way.
+ */
+function losslessFastTable(table: HuffmanTable): Int32Array {
+  const fast = new Int32Array(1 << FAST_BITS);
+  for (let length = 1; length <= FAST_BITS; length++) {
+    if (table.maxcode[length]! < 0) continue;
+    for (let code = table.mincode[length]!; code <= table.maxcode[length]!; code++) {
+      const t = table.values[table.valptr[length]! + code - table.mincode[length]!]!;
+      if (t > 16) continue;
+      const extra = t === 16 ? 0 : t;
+      const used = length + extra;
+      if (used > FAST_BITS) continue;
+      for (let value = 0; value < 1 << extra; value++) {
+        const diff = t === 0 ? 0 : t === 16 ? 32768 : value < 1 << (t - 1) ? value - (1 << t) + 1 : value;
+        const first = ((code << extra) | value) << (FAST_BITS - used);
+        fast.fill((diff << 5) | used, first, first + (1 << (FAST_BITS - used)));
+      }
+    }
+  }
+  return fast;
 }
 
 /** libjpeg's ycc_rgb_convert tables (jdcolor.c) at the frame's precision. */
@@ -431,7 +464,7 @@ class JpegDecoder {
       c.blocksPerColumn = mcusPerColumn * c.v;
       c.stride = c.blocksPerLine * unit;
       const size = c.stride * c.blocksPerColumn * unit;
-      c.plane = lossless || precision > 8 ? new Uint16Array(size) : new Uint8Array(size);
+      c.plane = lossless || precision > 8 ? this.uint16(size) : this.uint8(size);
     }
     this.frame = { kind: lossless ? 'lossless' : 'dct', precision, width, height, components, hmax, vmax, mcusPerLine, mcusPerColumn };
   }
@@ -635,10 +668,10 @@ class JpegDecoder {
 
   /**
    * The common case (one component, no restart intervals: CT, MR, CR…) with the bit reader in
-   * locals, which is several times faster than going through `this` for every sample. Every
-   * step is the one of fill(), huffman() and receiveExtend(): the slow paths (codes longer than
-   * the lookahead, data running out) hand over to those methods, so results and errors are the
-   * same as decodeLosslessGeneral's.
+   * locals, which is several times faster than going through `this` for every sample. Most
+   * samples take one look-up in a table that gives the difference itself (Huffman code and
+   * extra bits together, see losslessFastTable); the rest take the steps of huffman() and
+   * receiveExtend(), so results and errors are the same as decodeLosslessGeneral's.
    */
   private decodeLosslessSingle(frame: Frame, c: FrameComponent, predictor: number, pointTransform: number): void {
     const width = frame.width;
@@ -646,7 +679,7 @@ class JpegDecoder {
     const plane = c.plane as Uint16Array;
     const stride = c.stride;
     const table = c.dcTable!;
-    const lookup = table.lookup;
+    const fast = (table.losslessFast ??= losslessFastTable(table));
     const data = this.data;
     const length = data.length;
     const initial = 1 << (frame.precision - pointTransform - 1);
@@ -655,9 +688,13 @@ class JpegDecoder {
     let nbits = this.nbits;
     for (let y = 0; y < height; y++) {
       const row = y * stride;
+      // Rows after the first predict from the left only with predictor 1 (the .70 syntax).
+      const leftOnly = y === 0 || predictor === 1;
+      let left = 0;
       for (let x = 0; x < width; x++) {
-        // huffman()'s fill(): below 16 bits, top up past 16 unless a marker or the end comes first.
-        if (nbits < 16) {
+        // fill(): top up past 16 bits unless a marker or the end of the data comes first. Bits
+        // above nbits in acc are stale (acc is not masked here); every read below masks them.
+        if (nbits < FAST_BITS) {
           while (nbits <= 16 && pos < length) {
             const byte = data[pos]!;
             if (byte === 0xff) {
@@ -670,34 +707,17 @@ class JpegDecoder {
             nbits += 8;
           }
         }
-        let t: number;
-        const entry = nbits >= LOOKAHEAD ? lookup[(acc >>> (nbits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)]! : 0;
-        if (entry) {
-          nbits -= entry >> 8;
-          acc &= (1 << nbits) - 1;
-          t = entry & 0xff;
-        } else {
-          this.pos = pos;
-          this.acc = acc;
-          this.nbits = nbits;
-          t = this.huffman(table);
-          pos = this.pos;
-          acc = this.acc;
-          nbits = this.nbits;
-        }
         let diff: number;
-        if (t === 0) diff = 0;
-        else if (t === 16) diff = 32768;
-        else if (t < 16 && t <= nbits) {
-          nbits -= t;
-          const value = (acc >>> nbits) & ((1 << t) - 1);
-          acc &= (1 << nbits) - 1;
-          diff = value < 1 << (t - 1) ? value - (1 << t) + 1 : value;
+        const entry = nbits >= FAST_BITS ? fast[(acc >>> (nbits - FAST_BITS)) & FAST_MASK]! : 0;
+        if (entry !== 0) {
+          nbits -= entry & 31;
+          diff = entry >> 5;
         } else {
           this.pos = pos;
-          this.acc = acc;
+          this.acc = (acc & ((1 << nbits) - 1)) >>> 0;
           this.nbits = nbits;
-          diff = this.receiveExtend(t);
+          const t = this.huffman(table);
+          diff = t === 16 ? 32768 : this.receiveExtend(t);
           pos = this.pos;
           acc = this.acc;
           nbits = this.nbits;
@@ -706,13 +726,10 @@ class JpegDecoder {
         let prediction: number;
         if (x === 0) {
           prediction = y === 0 ? initial : plane[at - stride]!;
-        } else if (y === 0) {
-          prediction = plane[at - 1]!;
+        } else if (leftOnly) {
+          prediction = left;
         } else {
           switch (predictor) {
-            case 1:
-              prediction = plane[at - 1]!;
-              break;
             case 2:
               prediction = plane[at - stride]!;
               break;
@@ -720,24 +737,25 @@ class JpegDecoder {
               prediction = plane[at - stride - 1]!;
               break;
             case 4:
-              prediction = plane[at - 1]! + plane[at - stride]! - plane[at - stride - 1]!;
+              prediction = left + plane[at - stride]! - plane[at - stride - 1]!;
               break;
             case 5:
-              prediction = plane[at - 1]! + ((plane[at - stride]! - plane[at - stride - 1]!) >> 1);
+              prediction = left + ((plane[at - stride]! - plane[at - stride - 1]!) >> 1);
               break;
             case 6:
-              prediction = plane[at - stride]! + ((plane[at - 1]! - plane[at - stride - 1]!) >> 1);
+              prediction = plane[at - stride]! + ((left - plane[at - stride - 1]!) >> 1);
               break;
             default:
-              prediction = (plane[at - 1]! + plane[at - stride]!) >> 1;
+              prediction = (left + plane[at - stride]!) >> 1;
               break;
           }
         }
-        plane[at] = (prediction + diff) & 0xffff;
+        left = (prediction + diff) & 0xffff;
+        plane[at] = left;
       }
     }
     this.pos = pos;
-    this.acc = acc;
+    this.acc = (acc & ((1 << nbits) - 1)) >>> 0;
     this.nbits = nbits;
   }
 
@@ -808,6 +826,16 @@ class JpegDecoder {
     }
   }
 
+  private uint8(length: number): Uint8Array {
+    const allocate = this.options.allocate;
+    return allocate ? new Uint8Array(allocate(length), 0, length) : new Uint8Array(length);
+  }
+
+  private uint16(length: number): Uint16Array {
+    const allocate = this.options.allocate;
+    return allocate ? new Uint16Array(allocate(length * 2), 0, length) : new Uint16Array(length);
+  }
+
   // --- output ---
 
   private output(frame: Frame): JpegImage {
@@ -818,7 +846,7 @@ class JpegDecoder {
     if (frame.kind === 'lossless' && count === 1 && only.stride === width && only.plane.length === width * height) {
       return { width, height, components: 1, precision, lossless: true, data: only.plane, converted: false };
     }
-    const out = frame.kind === 'dct' && precision === 8 ? new Uint8Array(width * height * count) : new Uint16Array(width * height * count);
+    const out = frame.kind === 'dct' && precision === 8 ? this.uint8(width * height * count) : this.uint16(width * height * count);
     frame.components.forEach((c, index) => {
       const full = frame.kind === 'lossless' ? { data: c.plane, stride: c.stride } : upsample(c, frame);
       for (let y = 0; y < height; y++) {

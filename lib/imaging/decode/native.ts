@@ -1,4 +1,5 @@
 import type { PixelArray } from '../types';
+import type { Allocate } from '../scratch';
 import { CodecError } from './errors';
 import { allocatePixels, type PixelModule } from './pixel-module';
 
@@ -69,7 +70,7 @@ function expand422<T extends PixelArray>(stored: T, make: (length: number) => T)
  * One frame of uncompressed pixel data (`value` is the whole Pixel Data value; every frame must be
  * present, as pydicom requires). Returns samples interleaved, not yet sign-extended.
  */
-export function decodeNativeFrame(value: Uint8Array, attrs: PixelModule, frameIndex: number, layout: NativeLayout): PixelArray {
+export function decodeNativeFrame(value: Uint8Array, attrs: PixelModule, frameIndex: number, layout: NativeLayout, allocate?: Allocate): PixelArray {
   const expected = expectedNativeLength(attrs);
   if (value.length < expected) {
     throw new CodecError(`pixel data holds ${value.length} bytes, but ${attrs.numberOfFrames} frame(s) of ${attrs.columns} x ${attrs.rows} need ${expected}`);
@@ -84,7 +85,8 @@ export function decodeNativeFrame(value: Uint8Array, attrs: PixelModule, frameIn
   } else {
     const bytesPerSample = attrs.bitsAllocated / 8;
     const start = frameIndex * stored * bytesPerSample;
-    const bytes = new Uint8Array(stored * bytesPerSample);
+    const length = stored * bytesPerSample;
+    const bytes = allocate ? new Uint8Array(allocate(length), 0, length) : new Uint8Array(length);
     const swapWidth = layout.bigEndian && bytesPerSample > 1 ? bytesPerSample : 0;
     if (swapWidth) {
       for (let i = 0; i < bytes.length; i += swapWidth) {
