@@ -10,14 +10,20 @@
  *
  * 1. In process: read + decode + render (file window) + PNG, one thread, then through the image
  *    worker pool with as many workers as the server uses.
- * 2. Over HTTP, cold: GET /api/studies/{id}/image (default window, full-size PNG) of every slice
- *    exactly once, next to Orthanc's /instances/{id}/preview (full-size PNG) of the same files,
- *    8 concurrent clients each. No image is requested twice, so neither side serves from a
- *    cache. The two servers take turns in rounds of a quarter of the series (alternating who
- *    goes first) so that load from elsewhere on the machine falls on both alike. Reported:
- *    images/s, p50/p99 latency, server CPU time per image (all threads, from /proc), bytes.
- * 3. Warm extra lines: the same slices again (ours with another window, so the decoded frame
- *    comes from the frame cache but is rendered and encoded again; Orthanc the same previews).
+ * 2. Over HTTP, cold: every slice exactly once (file window, full-size PNG), next to Orthanc's
+ *    /instances/{id}/preview (full-size PNG) of the same files, 8 concurrent clients each, two
+ *    ways: GET /api/studies/{id}/image?size=512, rendered on demand (read, decode, window, PNG
+ *    per request, as Orthanc does), and GET /api/studies/{id}/image, the default view that
+ *    processing rendered and stored (read from storage per request). Every answer's
+ *    X-Image-Rendition is checked against the line it counts for. No image is requested twice
+ *    per line, so nothing comes from a cache. The servers take turns in rounds of a quarter of
+ *    the series (alternating the order) so that load from elsewhere on the machine falls on all
+ *    alike. Reported: images/s, p50/p99 latency, server CPU time per image (all threads, from
+ *    /proc, plus our PostgreSQL backends) split into request thread / other threads / database,
+ *    bytes, and ratios to Orthanc for throughput and for CPU per image.
+ * 3. Warm extra lines: the same slices again, ours with other windows: the second request of a
+ *    frame decodes it again and keeps it in the frame cache (which admits frames on their second
+ *    request), the third renders and encodes the cached frame; Orthanc the same previews again.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +47,8 @@ const PORT = 3220;
 const ORTHANC_PORT = 8142;
 const CONCURRENCY = 8;
 const ROUNDS = 4;
+// Full size, but not the default query: rendered on demand rather than read from the stored default view.
+const ON_DEMAND = '&size=512';
 const WORKERS = Number(process.env.IMAGE_WORKERS ?? os.availableParallelism());
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -171,7 +179,14 @@ interface Load {
   sample?: Buffer;
 }
 
-async function load(urls: string[], headers: Record<string, string>, pid: number, extraCpuMs: () => Promise<number> = async () => 0): Promise<Load> {
+async function load(
+  urls: string[],
+  headers: Record<string, string>,
+  pid: number,
+  extraCpuMs: () => Promise<number> = async () => 0,
+  /** Our X-Image-Rendition every answer must carry, so that each line measures what it says. */
+  rendition?: 'on-demand' | 'pre-rendered',
+): Promise<Load> {
   const latencies: number[] = [];
   let bytes = 0;
   let sample: Buffer | undefined;
@@ -187,6 +202,7 @@ async function load(urls: string[], headers: Record<string, string>, pid: number
         const t0 = performance.now();
         const res = await fetch(url, { headers });
         if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+        if (rendition && res.headers.get('x-image-rendition') !== rendition) throw new Error(`${url}: served ${res.headers.get('x-image-rendition')}, not ${rendition}`);
         const body = Buffer.from(await res.arrayBuffer());
         latencies.push(performance.now() - t0);
         bytes += body.length;
@@ -219,6 +235,7 @@ interface Target {
   headers: Record<string, string>;
   /** CPU the target spends outside its own process tree (its database server). */
   extraCpuMs?: () => Promise<number>;
+  rendition?: 'on-demand' | 'pre-rendered';
 }
 
 /** Each target gets every URL of its list once; they take turns, in rounds. */
@@ -229,7 +246,7 @@ async function interleaved(targets: { target: Target; urls: string[] }[]): Promi
     for (const i of order) {
       const { target, urls } = targets[i]!;
       const size = Math.ceil(urls.length / ROUNDS);
-      results[i]!.push(await load(urls.slice(round * size, (round + 1) * size), target.headers, target.pid, target.extraCpuMs));
+      results[i]!.push(await load(urls.slice(round * size, (round + 1) * size), target.headers, target.pid, target.extraCpuMs, target.rendition));
     }
   }
   return results.map(merge);
@@ -346,7 +363,8 @@ async function main() {
       studies.set(s, { main, warmup });
     }
     await processed(origin, auth, [...studies.values()].flatMap((s) => [s.main, s.warmup]));
-    const ours: Target = { name: 'ours', pid: server.pid!, headers: auth, extraCpuMs: database.cpuMs };
+    const ours: Target = { name: 'ours', pid: server.pid!, headers: auth, extraCpuMs: database.cpuMs, rendition: 'on-demand' };
+    const oursStored: Target = { ...ours, name: 'ours, pre-rendered', rendition: 'pre-rendered' };
     const ourUrls = (studyId: string, count: number, extra = '') => Array.from({ length: count }, (_, i) => `${origin}/api/studies/${studyId}/image?index=${i}${extra}`);
 
     let orthanc: Target | null = null;
@@ -375,28 +393,45 @@ async function main() {
       const ids = studies.get(s)!;
       const oids = orthancIds.get(s);
       // Warm-up on other images: JIT, workers, codecs, connections.
+      await load(ourUrls(ids.warmup, WARMUP_SLICES, ON_DEMAND), auth, ours.pid);
       await load(ourUrls(ids.warmup, WARMUP_SLICES), auth, ours.pid);
       if (orthanc && oids) await load(previewUrls(oids.warmup), {}, orthanc.pid);
 
-      const targets = [{ target: ours, urls: ourUrls(ids.main, SLICES) }];
+      // The default view (file window, full size, PNG) is stored by processing: a request for it
+      // reads that file. Any other parameter renders on demand; size=512 (full size) asks for
+      // the same pixels rendered now, which is what Orthanc does for every preview.
+      const targets = [
+        { target: ours, urls: ourUrls(ids.main, SLICES, ON_DEMAND) },
+        { target: oursStored, urls: ourUrls(ids.main, SLICES) },
+      ];
       if (orthanc && oids) targets.push({ target: orthanc, urls: previewUrls(oids.main) });
-      const [cold, orthancCold] = await interleaved(targets);
-      const warm = await load(ourUrls(ids.main, SLICES, '&window=350&level=50'), auth, ours.pid, database.cpuMs);
+      const [cold, stored, orthancCold] = await interleaved(targets);
+      // Second request of each frame: decoded again and admitted to the frame cache; third: from the cache.
+      const second = await load(ourUrls(ids.main, SLICES, '&window=350&level=50'), auth, ours.pid, database.cpuMs);
+      const warm = await load(ourUrls(ids.main, SLICES, '&window=1500&level=-600'), auth, ours.pid, database.cpuMs);
       const orthancWarm = orthanc && oids ? await load(previewUrls(oids.main), {}, orthanc.pid) : null;
 
       const table: Record<string, ReturnType<typeof row>> = {
-        'ours: GET /api/studies/{id}/image, cold': row(cold!),
+        'ours: /api/studies/{id}/image?size=512, rendered on demand, cold': row(cold!),
+        'ours: /api/studies/{id}/image, pre-rendered default view': row(stored!),
         ...(orthancCold ? { 'Orthanc: /instances/{id}/preview, cold': row(orthancCold) } : {}),
-        'ours, warm (frame cached, new window)': row(warm),
+        'ours, 2nd request (new window; decoded again, frame cached)': row(second),
+        'ours, 3rd request (new window; frame from the cache)': row(warm),
         ...(orthancWarm ? { 'Orthanc, warm (same previews again)': row(orthancWarm) } : {}),
       };
       console.log(`\n[bench] ${s.label}: ${SLICES} distinct images, ${CONCURRENCY} concurrent clients, ${ROUNDS} alternating rounds; our database: ${database.label}`);
       console.table(table);
       if (orthancCold) {
-        const ratio = cold!.latencies.length / cold!.seconds / (orthancCold.latencies.length / orthancCold.seconds);
-        const line = `[bench] ${s.label}: ours / Orthanc = ${ratio.toFixed(2)}× its throughput (cold)`;
-        console.log(line);
-        summary.push(line);
+        const rate = (l: Load) => l.latencies.length / l.seconds;
+        const cpu = (l: Load) => l.cpuMs / l.latencies.length;
+        for (const [label, l] of [
+          ['rendered on demand (cold)', cold!],
+          ['pre-rendered default view', stored!],
+        ] as const) {
+          const line = `[bench] ${s.label}: ours ${label} / Orthanc preview = ${(rate(l) / rate(orthancCold)).toFixed(2)}× its throughput (${rate(l).toFixed(1)} vs ${rate(orthancCold).toFixed(1)} images/s), ${(cpu(orthancCold) / cpu(l)).toFixed(2)}× its CPU efficiency (${cpu(l).toFixed(1)} vs ${cpu(orthancCold).toFixed(1)} ms/image)`;
+          console.log(line);
+          summary.push(line);
+        }
       }
     }
     if (summary.length) console.log(`\n${summary.join('\n')}`);

@@ -69,8 +69,8 @@ export async function renderInWorker(task: Extract<ImageTask, { kind: 'render-di
 }
 
 /** Decodes frame 0 of a stored DICOM file on an image worker: proves that it renders. */
-export async function checkDicomInWorker(path: string): Promise<CheckResult> {
-  return (await run({ kind: 'check-dicom', path })) as CheckResult;
+export async function checkDicomInWorker(path: string, options: { renderDefaultView?: boolean } = {}): Promise<CheckResult> {
+  return (await run({ kind: 'check-dicom', path, renderDefaultView: options.renderDefaultView })) as CheckResult;
 }
 
 /** Stops the image workers (tests, shutdown); the next task starts new ones. */

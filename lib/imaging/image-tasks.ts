@@ -40,9 +40,10 @@ export type ImageTask =
       size?: number;
     }
   | {
-      /** Decodes frame 0 (processing proves every instance renders). */
+      /** Decodes frame 0 (processing proves every instance renders), and renders its default view when asked. */
       kind: 'check-dicom';
       path: string;
+      renderDefaultView?: boolean;
     };
 
 export interface RenderResult {
@@ -54,6 +55,8 @@ export interface RenderResult {
 
 export interface CheckResult {
   hasPixelData: boolean;
+  /** Frame 0 at the file's window, full-size PNG: what GET /api/studies/{id}/image gives by default. */
+  defaultView?: RenderResult;
 }
 
 let arenaOfThisThread: ScratchArena | undefined;
@@ -102,10 +105,18 @@ export async function runImageTask(task: ImageTask, options: { worker: boolean }
       return { body: encoded.body, contentType: encoded.contentType, window };
     }
     case 'check-dicom': {
-      const dataset = parseDicom(read(task.path), { stopAtPixelData: false });
+      const bytes = read(task.path);
+      const dataset = parseDicom(bytes, { stopAtPixelData: false });
       if (!extractMetadata(dataset).hasPixelData) return { hasPixelData: false };
-      await decodeFrame(dataset, 0, { allocate: arena?.allocate });
-      return { hasPixelData: true };
+      if (!task.renderDefaultView) {
+        await decodeFrame(dataset, 0, { allocate: arena?.allocate });
+        return { hasPixelData: true };
+      }
+      // Exactly what a render-dicom task with the default query does, so the bytes are the same.
+      const decoded = await decodeDicomFrame(bytes, 0, { allocate: arena?.allocate });
+      const { image, window } = renderDecoded(decoded, { window: null, invert: false }, { allocate: arena?.allocate });
+      const encoded = await encodeImage(image, { format: 'png' });
+      return { hasPixelData: true, defaultView: { body: encoded.body, contentType: encoded.contentType, window } };
     }
   }
 }

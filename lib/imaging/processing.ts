@@ -8,6 +8,7 @@ import { extractMetadata, parseDicom } from '@/lib/dicom';
 import { enqueueJob, registerJobHandler, type JobContext, type JobRecord } from '@/lib/jobs';
 import { objectPath, storeBytes } from '@/lib/storage';
 import { encodeForBrowser, type CatalogueUids } from './decode';
+import { storeDefaultView } from './default-view';
 import { checkDicomInWorker } from './image-pool';
 
 export const PROCESS_STUDY = 'process-study';
@@ -48,8 +49,10 @@ export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signa
         const dataset = parseDicom(bytes, { stopAtPixelData: false });
         const meta = extractMetadata(dataset);
         if (meta.hasPixelData) {
-          // Decoding is the slow part: an image worker does it, away from the request thread.
-          await checkDicomInWorker(path);
+          // Decoding is the slow part: an image worker does it, away from the request thread. The
+          // default view it renders is stored, and served to requests for exactly that view.
+          const checked = await checkDicomInWorker(path, { renderDefaultView: true });
+          if (checked.defaultView) await storeDefaultView(target.instance.storageKey, checked.defaultView);
           if (!target.instance.browserStorageKey) {
             const browser = await encodeForBrowser(bytes, dataset, { uids: await catalogueUids(target.instance) });
             if (browser.change !== 'none') {

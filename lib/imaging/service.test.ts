@@ -186,6 +186,31 @@ describe('processing jobs', () => {
     expect(again!.browserStorageKey).toBe(row!.browserStorageKey);
   });
 
+  it.each(['ct_small_explicit_le', 'ct_jpeg_lossless_p14', 'us_palette_rle_multiframe'])(
+    'stores the default view of %s, served afterwards with the bytes, ETag and window of an on-demand rendering, and audited',
+    async (id) => {
+      const result = await ingestForTest(uniqueCopy(id));
+      const studyId = result.items[0]!.studyId;
+      const onDemand = await image(studyId);
+      expect(onDemand.status).toBe(200);
+      expect(onDemand.headers.get('x-image-rendition')).toBe('on-demand');
+      const { processStudy } = await import('./processing');
+      await processStudy(studyId, { signal: new AbortController().signal, setProgress: async () => {} });
+      const audited = async () => (await (await getDb()).select().from(auditLog).where(and(eq(auditLog.action, 'study.image'), eq(auditLog.studyId, studyId)))).length;
+      const before = await audited();
+      const stored = await image(studyId);
+      expect(stored.headers.get('x-image-rendition')).toBe('pre-rendered');
+      expect(stored.body.equals(onDemand.body)).toBe(true);
+      for (const header of ['etag', 'content-type', 'x-window-center', 'x-window-width', 'x-image-instance']) expect(stored.headers.get(header), header).toBe(onDemand.headers.get(header));
+      expect(await audited()).toBe(before + 1);
+      // Any other view is rendered on demand.
+      for (const query of ['window=400&level=40', 'invert=true', 'size=64', 'format=jpeg', 'frame=0&preset=bone']) {
+        expect((await image(studyId, query)).headers.get('x-image-rendition'), query).toBe('on-demand');
+      }
+      expect((await image(studyId, 'format=png&frame=0')).headers.get('x-image-rendition')).toBe('pre-rendered');
+    },
+  );
+
   it('reports instances that do not decode, and refuses viewers and unknown studies', async () => {
     const result = await ingestForTest(uniqueCopy('mr_small_jpegls_lossless'));
     const [row] = await (await getDb()).select().from(instances).where(eq(instances.id, result.items[0]!.instanceId));

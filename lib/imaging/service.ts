@@ -7,6 +7,7 @@ import { isDicomParseError } from '@/lib/dicom';
 import { NiftiParseError } from '@/lib/nifti';
 import { objectPath } from '@/lib/storage';
 import { isPixelDecodeError } from './decode';
+import { isDefaultView, readDefaultView, RENDER_VERSION } from './default-view';
 import { frameCache } from './frame-cache';
 import { renderInWorker } from './image-pool';
 import type { ImageQuery } from './image-query';
@@ -21,8 +22,6 @@ export interface ImageResponse {
   headers: Record<string, string>;
 }
 
-// Renderings change only when the stored file or this code's output does; bump on rendering changes.
-const RENDER_VERSION = '1';
 
 /**
  * A stored file that does not decode is the file's fault, not the server's: 4xx with the
@@ -93,17 +92,24 @@ export async function renderStudyImage(actor: Actor, studyId: string, query: Ima
   const window = requestedWindow(query);
   const path = objectPath(target.instance.storageKey);
   const common = { path, window, invert: query.invert, format: query.format, size: query.size };
-  let result: RenderResult;
+  let result: RenderResult | null = null;
+  let rendition: 'pre-rendered' | 'on-demand' = 'on-demand';
   try {
     if (target.instance.format === 'nifti') {
       result = await renderInWorker({ kind: 'render-nifti', ...common, axis: query.axis, slice: query.slice, t: query.t });
     } else {
       if (query.frame >= target.instance.frames) throw new ApiError(404, 'not_found', `This instance has ${target.instance.frames} frame(s)`);
-      // Storage keys name immutable objects, so a decoded frame never goes stale.
-      const key = `${target.instance.storageKey}:${query.frame}`;
-      const cached = frameCache().get(key);
-      result = await renderInWorker({ kind: 'render-dicom', ...common, frame: query.frame, cached, returnDecoded: !cached && frameCache().admits(key) });
-      if (result.decoded) frameCache().set(key, result.decoded);
+      // Rendered during processing (the same code, so the same bytes as rendering it now).
+      if (isDefaultView(query)) result = await readDefaultView(target.instance.storageKey);
+      if (result) {
+        rendition = 'pre-rendered';
+      } else {
+        // Storage keys name immutable objects, so a decoded frame never goes stale.
+        const key = `${target.instance.storageKey}:${query.frame}`;
+        const cached = frameCache().get(key);
+        result = await renderInWorker({ kind: 'render-dicom', ...common, frame: query.frame, cached, returnDecoded: !cached && frameCache().admits(key) });
+        if (result.decoded) frameCache().set(key, result.decoded);
+      }
     }
   } catch (error) {
     throw unrenderable(error, target.instance.format);
@@ -117,6 +123,7 @@ export async function renderStudyImage(actor: Actor, studyId: string, query: Ima
       'Content-Type': result.contentType,
       'X-Image-Instance': target.instance.id,
       'X-Image-Series': target.seriesId,
+      'X-Image-Rendition': rendition,
       ...(usedWindow ? { 'X-Window-Center': String(usedWindow.center), 'X-Window-Width': String(usedWindow.width) } : {}),
     },
   };

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { getEnv } from '@/lib/env';
@@ -127,6 +127,33 @@ export async function objectSize(key: string): Promise<number> {
 
 export async function removeObject(key: string): Promise<void> {
   await rm(objectPath(key), { force: true });
+  const dir = path.dirname(objectPath(key));
+  const derived = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(derived.filter((name) => name.startsWith(`${key}.`) && !name.endsWith('.partial')).map((name) => rm(path.join(dir, name), { force: true })));
+}
+
+const DERIVED_NAME = /^[a-z0-9-]+(\.[a-z0-9-]+)*$/;
+
+/**
+ * The path of something the server derived from a stored object (a rendition), beside it:
+ * `name` is a fixed name chosen by the server, never client input. Removed with the object.
+ */
+export function derivedObjectPath(key: string, name: string): string {
+  if (!DERIVED_NAME.test(name) || name === 'partial') throw new Error('invalid derived object name');
+  return `${objectPath(key)}.${name}`;
+}
+
+/** Writes a derived object whole or not at all (a reader never sees half of one). Not fsynced: it can be derived again. */
+export async function writeDerivedObject(key: string, name: string, bytes: Uint8Array): Promise<void> {
+  const target = derivedObjectPath(key, name);
+  const partial = `${target}.${randomUUID()}.partial`;
+  try {
+    await writeFile(partial, bytes, { flag: 'wx' });
+    await rename(partial, target);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
 }
 
 /** sha256 and size of any file, streamed so that 1 GB files keep memory flat. */

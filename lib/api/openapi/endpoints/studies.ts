@@ -56,7 +56,12 @@ export const studyEndpoints = defineEndpoints([
       200: {
         description: 'The rendered image; X-Window-Center and X-Window-Width give the window used, when one was',
         contentType: ['image/png', 'image/jpeg', 'image/webp'],
-        headers: { ETag: 'For If-None-Match', 'X-Image-Instance': 'The instance rendered', 'X-Image-Series': 'Its series' },
+        headers: {
+          ETag: 'For If-None-Match',
+          'X-Image-Instance': 'The instance rendered',
+          'X-Image-Series': 'Its series',
+          'X-Image-Rendition': '"pre-rendered" (the default view, stored by processing) or "on-demand"',
+        },
       },
       304: { description: 'Not modified (If-None-Match matched the ETag)', headers: { ETag: 'The same ETag' } },
     },
