@@ -39,8 +39,20 @@ export async function processStudy(studyId: string, ctx: Pick<JobContext, 'signa
   await advanceStudyStatus(db, studyId, 'processing');
   const targets = await listStudyInstances(db, studyId);
   const outcomes: InstanceOutcome[] = [];
-  for (const [i, target] of targets.entries()) {
+  const seen = new Set(targets.map((t) => t.instance.id));
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i]!;
     ctx.signal.throwIfAborted();
+    if (i === targets.length - 1) {
+      // Instances stored while this job ran found it running and queued nothing (one job per
+      // study): take them on before finishing.
+      for (const late of await listStudyInstances(db, studyId)) {
+        if (!seen.has(late.instance.id)) {
+          seen.add(late.instance.id);
+          targets.push(late);
+        }
+      }
+    }
     const outcome: InstanceOutcome = { instanceId: target.instance.id, ok: true };
     try {
       if (target.instance.format === 'dicom') {
