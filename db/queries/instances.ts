@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../index';
 import { instances, patients, series, studies } from '../schema';
 
@@ -69,4 +69,52 @@ export async function findInstanceWithContext(db: Executor, instanceId: string) 
     .innerJoin(patients, eq(patients.id, studies.patientId))
     .where(eq(instances.id, instanceId));
   return row;
+}
+
+/** What the audit row of an audited instance lookup records besides its outcome and patient. */
+export interface InstanceAccessAudit {
+  action: string;
+  userId: string | null;
+  userEmail: string | null;
+  role: string | null;
+  tokenId: string | null;
+  clientAddress: string | null;
+  userAgent: string | null;
+  resourceType: string;
+  resourceId: string | null;
+}
+
+const instanceColumns = Object.entries(getTableColumns(instances));
+
+/**
+ * findStudyInstance and the audit row of that access in one statement (one round trip, one
+ * commit): the row says success with the study's patient when the instance exists, failure
+ * ({ reason: 'not_found' }) when it does not. A data-modifying WITH runs to completion whatever
+ * the query reads, so the row is written whenever the lookup answers, before anyone sees data.
+ */
+export async function findStudyInstanceAudited(db: Database, studyId: string, select: { instanceId?: string; seriesId?: string; index?: number }, audit: InstanceAccessAudit) {
+  const where = [sql`st.id = ${studyId}`];
+  if (select.instanceId) where.push(sql`i.id = ${select.instanceId}`);
+  if (select.seriesId) where.push(sql`s.id = ${select.seriesId}`);
+  const offset = select.instanceId ? 0 : (select.index ?? 0);
+  const result = await db.execute(sql`
+    with target as (
+      select i.*, s.id as "x_series_id", s.modality as "x_modality", st.id as "x_study_id", st.patient_id as "x_patient_id"
+      from instances i join series s on s.id = i.series_id join studies st on st.id = s.study_id
+      where ${sql.join(where, sql` and `)}
+      order by s.series_number nulls last, s.created_at, i.instance_number nulls last, i.created_at
+      offset ${offset} limit 1
+    ), logged as (
+      insert into audit_log (action, outcome, user_id, user_email, role, token_id, client_address, user_agent, patient_id, study_id, resource_type, resource_id, details)
+      select ${audit.action}, (case when t.id is null then 'failure' else 'success' end)::audit_outcome, ${audit.userId}::uuid, ${audit.userEmail}::text,
+        ${audit.role}::text, ${audit.tokenId}::uuid, ${audit.clientAddress}::inet, ${audit.userAgent}::text, t.x_patient_id, ${studyId}::uuid,
+        ${audit.resourceType}::text, ${audit.resourceId}::text, case when t.id is null then '{"reason":"not_found"}'::jsonb else '{}'::jsonb end
+      from (select 1) as one left join target t on true
+    )
+    select * from target`);
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<string, unknown>[];
+  const row = rows[0];
+  if (!row) return undefined;
+  const instance = Object.fromEntries(instanceColumns.map(([key, column]) => [key, row[column.name] === null ? null : column.mapFromDriverValue(row[column.name])])) as typeof instances.$inferSelect;
+  return { instance, seriesId: row.x_series_id as string, modality: row.x_modality as string | null, studyId: row.x_study_id as string, patientId: row.x_patient_id as string };
 }

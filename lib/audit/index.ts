@@ -95,3 +95,56 @@ export async function auditPatientAccess<T>(actor: Actor, access: PatientDataAcc
   await appendAudit(actor, { ...base, ...access.describe?.(result as NonNullable<T>), outcome: 'success' });
   return result;
 }
+
+/** The columns of an audit row that a statement writing its own row (see below) fills from its caller. */
+export interface StatementAudit {
+  action: string;
+  userId: string | null;
+  userEmail: string | null;
+  role: string | null;
+  tokenId: string | null;
+  clientAddress: string | null;
+  userAgent: string | null;
+  resourceType: string;
+  resourceId: string | null;
+}
+
+/**
+ * auditPatientAccess for a lookup that writes its own audit row in the same SQL statement (one
+ * round trip and one commit instead of two on every image): `load` gets the row's columns and
+ * must record success with the patient when it finds the data and failure ({ reason:
+ * 'not_found' }) when it does not, as auditPatientAccess would. When the statement fails,
+ * nothing was written by it, and the failure is recorded here.
+ */
+export async function auditPatientAccessInStatement<T>(
+  actor: Actor,
+  access: Pick<PatientDataAccess<T>, 'action' | 'resourceType' | 'resourceId' | 'studyId'>,
+  load: (audit: StatementAudit) => Promise<T>,
+): Promise<T> {
+  const entry = entryOf(actor, { action: access.action, outcome: 'success', resourceType: access.resourceType, resourceId: access.resourceId ?? null });
+  const audit: StatementAudit = {
+    action: entry.action,
+    userId: entry.userId ?? null,
+    userEmail: entry.userEmail ?? null,
+    role: entry.role ?? null,
+    tokenId: entry.tokenId ?? null,
+    clientAddress: entry.clientAddress ?? null,
+    userAgent: entry.userAgent ?? null,
+    resourceType: access.resourceType,
+    resourceId: access.resourceId ?? null,
+  };
+  try {
+    return await load(audit);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    await recordAudit(actor, {
+      action: access.action,
+      resourceType: access.resourceType,
+      resourceId: access.resourceId ?? null,
+      studyId: access.studyId ?? null,
+      outcome: 'failure',
+      details: { reason: error instanceof Error ? error.name : 'error', ...(typeof code === 'string' ? { code } : {}) },
+    }).catch((auditError) => console.error('[audit] could not record failed access', auditError));
+    throw error;
+  }
+}

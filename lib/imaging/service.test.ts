@@ -77,6 +77,17 @@ describe('GET /api/studies/{id}/image', () => {
     expect(rows.at(-1)).toMatchObject({ outcome: 'success', patientId: ct.patientId, tokenId: token.id });
   });
 
+  it('audits a missing image as a failed access, with who asked and from where, in the lookup itself', async () => {
+    const res = await image(ct.studyId, 'index=99', { 'x-forwarded-for': '203.0.113.9', 'user-agent': 'audit-probe/1' });
+    expect(res.status).toBe(404);
+    const rows = await (await getDb())
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'study.image'), eq(auditLog.studyId, ct.studyId), eq(auditLog.userAgent, 'audit-probe/1')));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'failure', patientId: null, tokenId: token.id, role: 'radiologist', clientAddress: '203.0.113.9', resourceType: 'study', resourceId: ct.studyId, details: { reason: 'not_found' } });
+  });
+
   it('changes pixels with window/level and presets, inverts, resizes and encodes JPEG/WebP', async () => {
     const base = await pixels((await image(ct.studyId, 'window=400&level=40')).body);
     const narrow = await pixels((await image(ct.studyId, 'window=80&level=40')).body);

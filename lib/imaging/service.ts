@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { getDb } from '@/db';
-import { findStudyInstance } from '@/db/queries/instances';
+import { findStudyInstanceAudited } from '@/db/queries/instances';
 import { ApiError, notFound } from '@/lib/api/errors';
-import { auditPatientAccess, type Actor } from '@/lib/audit';
+import { auditPatientAccessInStatement, type Actor } from '@/lib/audit';
 import { isDicomParseError } from '@/lib/dicom';
 import { NiftiParseError } from '@/lib/nifti';
 import { objectPath } from '@/lib/storage';
@@ -69,16 +69,12 @@ function requestedWindow(query: ImageQuery): Window | null {
  * audited access to patient data; unchanged renderings answer 304 to a matching ETag.
  */
 export async function renderStudyImage(actor: Actor, studyId: string, query: ImageQuery, ifNoneMatch: string | null): Promise<ImageResponse> {
-  const target = await auditPatientAccess(
+  // The lookup writes its own audit row (success with the patient, or not found) in the same
+  // statement: the busiest audited access costs one database round trip, not two.
+  const target = await auditPatientAccessInStatement(
     actor,
-    {
-      action: 'study.image',
-      resourceType: 'study',
-      resourceId: studyId,
-      studyId,
-      describe: (t) => ({ patientId: t.patientId }),
-    },
-    async () => (await findStudyInstance(await getDb(), studyId, { instanceId: query.instance, seriesId: query.series, index: query.index })) ?? null,
+    { action: 'study.image', resourceType: 'study', resourceId: studyId, studyId },
+    async (audit) => (await findStudyInstanceAudited(await getDb(), studyId, { instanceId: query.instance, seriesId: query.series, index: query.index }, audit)) ?? null,
   );
   if (!target) throw notFound('No such image in this study');
 
