@@ -1,4 +1,5 @@
 import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../index';
 import { instances, patients, series, studies } from '../schema';
 
@@ -92,26 +93,53 @@ const instanceColumns = Object.entries(getTableColumns(instances));
  * ({ reason: 'not_found' }) when it does not. A data-modifying WITH runs to completion whatever
  * the query reads, so the row is written whenever the lookup answers, before anyone sees data.
  */
-export async function findStudyInstanceAudited(db: Database, studyId: string, select: { instanceId?: string; seriesId?: string; index?: number }, audit: InstanceAccessAudit) {
-  const where = [sql`st.id = ${studyId}`];
-  if (select.instanceId) where.push(sql`i.id = ${select.instanceId}`);
-  if (select.seriesId) where.push(sql`s.id = ${select.seriesId}`);
-  const offset = select.instanceId ? 0 : (select.index ?? 0);
-  const result = await db.execute(sql`
+function prepareAudited(db: Database, by: { instance: boolean; series: boolean }) {
+  const p = (name: string) => sql.placeholder(name);
+  const where = [sql`st.id = ${p('studyId')}`];
+  if (by.instance) where.push(sql`i.id = ${p('instanceId')}`);
+  if (by.series) where.push(sql`s.id = ${p('seriesId')}`);
+  const query = sql`
     with target as (
       select i.*, s.id as "x_series_id", s.modality as "x_modality", st.id as "x_study_id", st.patient_id as "x_patient_id"
       from instances i join series s on s.id = i.series_id join studies st on st.id = s.study_id
       where ${sql.join(where, sql` and `)}
       order by s.series_number nulls last, s.created_at, i.instance_number nulls last, i.created_at
-      offset ${offset} limit 1
+      offset ${p('offset')} limit 1
     ), logged as (
       insert into audit_log (action, outcome, user_id, user_email, role, token_id, client_address, user_agent, patient_id, study_id, resource_type, resource_id, details)
-      select ${audit.action}, (case when t.id is null then 'failure' else 'success' end)::audit_outcome, ${audit.userId}::uuid, ${audit.userEmail}::text,
-        ${audit.role}::text, ${audit.tokenId}::uuid, ${audit.clientAddress}::inet, ${audit.userAgent}::text, t.x_patient_id, ${studyId}::uuid,
-        ${audit.resourceType}::text, ${audit.resourceId}::text, case when t.id is null then '{"reason":"not_found"}'::jsonb else '{}'::jsonb end
+      select ${p('action')}::text, (case when t.id is null then 'failure' else 'success' end)::audit_outcome, ${p('userId')}::uuid, ${p('userEmail')}::text,
+        ${p('role')}::text, ${p('tokenId')}::uuid, ${p('clientAddress')}::inet, ${p('userAgent')}::text, t.x_patient_id, ${p('studyId')}::uuid,
+        ${p('resourceType')}::text, ${p('resourceId')}::text, case when t.id is null then '{"reason":"not_found"}'::jsonb else '{}'::jsonb end
       from (select 1) as one left join target t on true
     )
-    select * from target`);
+    select * from target`;
+  // A named prepared statement: planned once per connection, not on every image.
+  return db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, `study_instance_audited_${by.instance ? 'i' : ''}${by.series ? 's' : ''}`, false);
+}
+
+const dialect = new PgDialect();
+const auditedStatements = new WeakMap<Database, Map<string, ReturnType<typeof prepareAudited>>>();
+
+/**
+ * findStudyInstance and the audit row of that access in one statement (one round trip, one
+ * commit): the row says success with the study's patient when the instance exists, failure
+ * ({ reason: 'not_found' }) when it does not. A data-modifying WITH runs to completion whatever
+ * the query reads, so the row is written whenever the lookup answers, before anyone sees data.
+ */
+export async function findStudyInstanceAudited(db: Database, studyId: string, select: { instanceId?: string; seriesId?: string; index?: number }, audit: InstanceAccessAudit) {
+  const by = { instance: !!select.instanceId, series: !!select.seriesId };
+  const key = `${by.instance}:${by.series}`;
+  let statements = auditedStatements.get(db);
+  if (!statements) auditedStatements.set(db, (statements = new Map()));
+  let statement = statements.get(key);
+  if (!statement) statements.set(key, (statement = prepareAudited(db, by)));
+  const result = await statement.execute({
+    ...audit,
+    studyId,
+    instanceId: select.instanceId,
+    seriesId: select.seriesId,
+    offset: select.instanceId ? 0 : (select.index ?? 0),
+  });
   const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<string, unknown>[];
   const row = rows[0];
   if (!row) return undefined;
