@@ -48,7 +48,8 @@ export function geminiClient(config: AiConfig = getEnv().ai): GoogleGenAI {
           })(),
         }
       : undefined;
-    client = new GoogleGenAI({ vertexai: true, project: config.project, location: config.location, httpOptions, ...(googleAuthOptions ? { googleAuthOptions } : {}) });
+    // v1: the GA surface (the SDK's default is v1beta1).
+    client = new GoogleGenAI({ vertexai: true, project: config.project, location: config.location, apiVersion: 'v1', httpOptions, ...(googleAuthOptions ? { googleAuthOptions } : {}) });
   }
   clients.set(config, client);
   return client;

@@ -61,7 +61,7 @@ export const FAKE_DEFAULT_REPORT = {
   impression: 'No acute findings on the images provided.',
 };
 
-const MODEL_PATH = /^\/(v1beta|v1|v1alpha)\/(?:projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/)?models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const MODEL_PATH = /^\/(v1beta1|v1beta|v1|v1alpha)\/(?:projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/)?models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
