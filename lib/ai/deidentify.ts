@@ -44,7 +44,7 @@ export const NEUTRALISED = '[removed: header text that looked like instructions]
  * addressing a model is not a label, so the whole value goes rather than a cleaned-up rest.
  */
 const INJECTION =
-  /\b(ignore|disregard|forget|override|bypass)\b|\b(previous|prior|above|earlier)\s+(instructions?|prompts?|messages?|rules?)\b|\b(system|developer)\s*(prompt|message|instructions?)\b|\byou\s+(are|must|should|will)\b|\bact\s+as\b|\bpretend\b|\bjailbreak\b|\binstructions?\b|\bprompt\b|\bassistant\s*:|\buser\s*:|\bmodel\s*:|\brespond\s+with\b|\breply\s+with\b|\bsay\s+that\b|\bdiagnos(e|is)\s+(as|with)\b|\breport\s+(that|as)\b|<\/?[a-z!][^>]*>|```|\{\{|\}\}|IMAGE_METADATA/i;
+  /\b(ignore|disregard|forget|override|bypass)\b|\b(previous|prior|above|earlier)\s+(instructions?|prompts?|messages?|rules?)\b|\b(system|developer)\s*(prompt|message|instructions?)\b|\byou\s+(are|must|should|will)\b|\bact\s+as\b|\bpretend\b|\bjailbreak\b|\binstructions?\b|\bprompt\b|\brole[\s"']*:|\bassistant\s*:|\buser\s*:|\bmodel\s*:|\brespond\s+with\b|\breply\s+with\b|\bsay\s+that\b|\bdiagnos(e|is)\s+(as|with)\b|\breport\s+(that|as)\b|<\/?[a-z!][^>]*>|```|\{\{|\}\}|IMAGE_METADATA/i;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
