@@ -94,7 +94,6 @@ export function scrubIdentifiers(text: string, known: KnownIdentifiers): string 
 /** A header value as safe data: printable, short, no quoting tricks, no instructions, no identifiers. */
 export function sanitiseHeaderText(value: string | null | undefined, known: KnownIdentifiers, maxLength = 64): string | null {
   if (!value) return null;
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   let text = value.normalize('NFKC').replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, ' ');
   text = text.replace(/\s+/g, ' ').trim();
   if (!text) return null;
