@@ -16,6 +16,9 @@ const KNOWN_DEFAULT_SECRETS = new Set([
   'insecure-dev-secret-do-not-use-in-production',
 ]);
 
+/** An empty variable (KEY= in a compose file) is the same as an unset one. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
 const intFromEnv = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -55,13 +58,14 @@ const schema = z
     SEGMENTATION_MAX_VOXELS: intFromEnv(2 ** 27, 1, 2 ** 31 - 1),
     // 0 renders in the request thread (no workers).
     IMAGE_WORKERS: intFromEnv(os.availableParallelism(), 0, 256),
-    GOOGLE_API_KEY: z.string().trim().min(1).optional(),
-    GEMINI_API_KEY: z.string().trim().min(1).optional(),
-    GEMINI_BASE_URL: z
-      .string()
-      .trim()
-      .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
-      .optional(),
+    GOOGLE_API_KEY: optional(z.string().trim().min(1)),
+    GEMINI_API_KEY: optional(z.string().trim().min(1)),
+    GEMINI_BASE_URL: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL'),
+    ),
     GEMINI_MODEL: z
       .string()
       .trim()
@@ -72,17 +76,19 @@ const schema = z
       .enum(['true', 'false', '1', '0', ''])
       .default('')
       .transform((v) => v === 'true' || v === '1'),
-    GOOGLE_CLOUD_PROJECT: z
-      .string()
-      .trim()
-      .regex(/^[a-z][a-z0-9-]{4,61}[a-z0-9]$/, 'must be a Google Cloud project id')
-      .optional(),
-    GOOGLE_CLOUD_LOCATION: z
-      .string()
-      .trim()
-      .regex(/^[a-z0-9-]{2,40}$/, 'must be a Google Cloud location such as europe-west4')
-      .optional(),
-    GOOGLE_VERTEX_ACCESS_TOKEN: z.string().trim().min(1).optional(),
+    GOOGLE_CLOUD_PROJECT: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^[a-z][a-z0-9-]{4,61}[a-z0-9]$/, 'must be a Google Cloud project id'),
+    ),
+    GOOGLE_CLOUD_LOCATION: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^[a-z0-9-]{2,40}$/, 'must be a Google Cloud location such as europe-west4'),
+    ),
+    GOOGLE_VERTEX_ACCESS_TOKEN: optional(z.string().trim().min(1)),
   })
   .superRefine((raw, ctx) => {
     if (raw.GOOGLE_GENAI_USE_VERTEXAI && !raw.GOOGLE_CLOUD_PROJECT) {

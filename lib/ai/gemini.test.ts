@@ -35,6 +35,7 @@ async function failure(promise: Promise<unknown>): Promise<ApiError> {
 describe('configuration (lib/env.ts)', () => {
   it('is off without a key or Vertex, developer API with a key, Vertex with a project', () => {
     expect(parseEnv({}).ai.backend).toBe('none');
+    expect(parseEnv({ GOOGLE_API_KEY: '', GEMINI_BASE_URL: '' }).ai.backend).toBe('none');
     expect(aiStatus(parseEnv({}).ai).configured).toBe(false);
     expect(parseEnv({ GOOGLE_API_KEY: 'k' }).ai).toMatchObject({ backend: 'developer', apiKey: 'k', model: 'gemini-2.5-flash', timeoutMs: 60_000 });
     expect(parseEnv({ GOOGLE_GENAI_USE_VERTEXAI: 'true', GOOGLE_CLOUD_PROJECT: 'my-project', GOOGLE_CLOUD_LOCATION: 'europe-west4' }).ai).toMatchObject({
