@@ -153,7 +153,7 @@ test('a server without GOOGLE_API_KEY says "not configured" in the viewer and an
   const port = Number(new URL(test.info().project.use.baseURL!).port) + 2000;
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(E2E_SERVER_ENV as Record<string, string>) };
   for (const key of ['GOOGLE_API_KEY', 'GEMINI_API_KEY', 'GEMINI_BASE_URL', 'GOOGLE_GENAI_USE_VERTEXAI']) delete env[key];
-  const server: ChildProcess = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], { env, stdio: 'ignore', detached: true });
+  const server: ChildProcess = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], { env: env as NodeJS.ProcessEnv, stdio: 'ignore', detached: true });
   const base = `http://127.0.0.1:${port}`;
   try {
     await expect
