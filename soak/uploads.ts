@@ -188,10 +188,15 @@ async function main() {
         const urls = [`${origin}/api/studies?pageSize=25`, `${origin}/api/studies/${browseStudy}`, `${origin}/api/studies/${browseStudy}/image?index=${i % 20}&window=${400 + (i % 7)}&level=40`];
         for (const url of urls) {
           const started = performance.now();
-          const res = await fetch(url, { headers: auth });
-          await res.arrayBuffer();
-          latencies.push(performance.now() - started);
-          if (!res.ok) browseErrors.push(`${res.status} ${url}`);
+          try {
+            const res = await fetch(url, { headers: auth });
+            await res.arrayBuffer();
+            latencies.push(performance.now() - started);
+            if (!res.ok) browseErrors.push(`${res.status} ${url}`);
+          } catch (error) {
+            const cause = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
+            browseErrors.push(`${cause} ${url}${server.exitCode !== null ? ` (server exited ${server.exitCode})` : ''}`);
+          }
         }
         i++;
       }
