@@ -108,6 +108,22 @@ function tusPatch(url: string, token: string, size: number, body: Readable, onBy
   });
 }
 
+/**
+ * One GET on a connection of its own. Reused keep-alive sockets race the server's 5 s idle close
+ * (a request sent as the server hangs up fails with "other side closed"), which is the client's
+ * problem, not the server's: a fresh connection per request keeps those out of the figures.
+ */
+function browseGet(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function main() {
@@ -136,6 +152,8 @@ async function main() {
 
     const server = startNext(PORT, { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, AUTH_SECRET: 'soak-secret-0123456789abcdefghijklmnopqrstuvw' });
     cleanup.push(() => void server.kill());
+    // Whatever ends this script, the server goes with it (a stale one would hold the port).
+    process.on('exit', () => server.kill('SIGKILL'));
     const origin = `http://127.0.0.1:${PORT}`;
     await waitForHttp(`${origin}/api/health`);
     const auth = { Authorization: `Bearer ${secret.secret}` };
@@ -189,12 +207,11 @@ async function main() {
         for (const url of urls) {
           const started = performance.now();
           try {
-            const res = await fetch(url, { headers: auth });
-            await res.arrayBuffer();
+            const status = await browseGet(url, auth);
             latencies.push(performance.now() - started);
-            if (!res.ok) browseErrors.push(`${res.status} ${url}`);
+            if (status !== 200) browseErrors.push(`${status} ${url}`);
           } catch (error) {
-            const cause = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
+            const cause = (error as { code?: string }).code ?? String(error);
             browseErrors.push(`${cause} ${url}${server.exitCode !== null ? ` (server exited ${server.exitCode})` : ''}`);
           }
         }
