@@ -66,6 +66,12 @@ test('upload a CT image for the AI tests', async ({ page }) => {
 });
 
 test('viewer: ask a question about the image on screen and read the streamed answer with the notice', async ({ page }) => {
+  // The streamed fetch must live with the page's Content Security Policy.
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __cspViolations: string[] }).__cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
   const viewer = new ViewerPage(page);
   await viewer.goto(studyId, 'wc=40&ww=400');
   await viewer.waitForImage();
@@ -93,6 +99,8 @@ test('viewer: ask a question about the image on screen and read the streamed ans
   const requests = await fakeRequests(page);
   expect((requests.at(-1)!.body as { contents: unknown[] }).contents).toHaveLength(3);
   expect(await answerCount(page)).toBeGreaterThanOrEqual(2);
+  const violations = await page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
+  expect(violations.filter((v) => !v.startsWith('script-src eval '))).toEqual([]);
 });
 
 test('viewer: quota, bad key and blocked answers show a clear message and store nothing', async ({ page }) => {
