@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { getDb } from '@/db';
-import { findStudyForAi, insertAnalysis, listAnalysesByStudy, listConversation } from '@/db/queries/analyses';
+import { findStudyForAi, insertAnalysis, listConversation } from '@/db/queries/analyses';
 import { advanceStudyStatus } from '@/db/queries/studies';
 import type { AnalysisResult } from '@/db/schema';
 import { notFound } from '@/lib/api/errors';
@@ -198,20 +198,4 @@ export function answerStream(actor: Actor, request: AnalyzeRequest, progress: An
       controller.close();
     },
   });
-}
-
-/** The study's stored answers, newest first; null when the study does not exist. Audited as `ai.list`. */
-export async function listAnswers(actor: Actor, studyId: string): Promise<AnswerView[] | null> {
-  const found = await auditPatientAccess(
-    actor,
-    { action: 'ai.list', resourceType: 'study', resourceId: studyId, studyId, describe: (r) => ({ patientId: r.patientId }) },
-    async () => {
-      const db = await getDb();
-      const study = await findStudyForAi(db, studyId);
-      if (!study) return null;
-      const { rows } = await listAnalysesByStudy(db, studyId, 'ai_answer');
-      return { patientId: study.study.patientId, items: rows.map(toAnswerView) };
-    },
-  );
-  return found?.items ?? null;
 }
