@@ -180,7 +180,7 @@ describe('corpus files: nothing identifying reaches Gemini', () => {
       expectNoneLeaked(fake.requests, mine);
     }
     expect(identifiers.size).toBeGreaterThan(20);
-  });
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -348,5 +348,5 @@ describe('synthetic patients: identifiers in many tags (private, nested) and pro
       expect(metadataText).toMatch(/\\"ageBand\\":\\"(60-69|30-39)\\"/);
       if (patient === PATIENTS[1]) expect(metadataText).toContain('removed: header text that looked like instructions');
     }
-  });
+  }, 90_000);
 });
