@@ -179,23 +179,36 @@ export async function answerQuestion(actor: Actor, request: AnalyzeRequest): Pro
 export function answerStream(actor: Actor, request: AnalyzeRequest, progress: AnswerInProgress): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const line = (event: Record<string, unknown>) => encoder.encode(`${JSON.stringify(event)}\n`);
+  // A client that goes away mid-answer must not break the loop: the answer is still stored whole.
+  let open = true;
   return new ReadableStream<Uint8Array>({
     async start(controller) {
-      controller.enqueue(line({ type: 'start', id: progress.id, conversationId: progress.conversationId, model: progress.model, notice: progress.notice, imageRefs: progress.imageRefs }));
+      const send = (event: Record<string, unknown>) => {
+        if (!open) return;
+        try {
+          controller.enqueue(line(event));
+        } catch {
+          open = false;
+        }
+      };
+      send({ type: 'start', id: progress.id, conversationId: progress.conversationId, model: progress.model, notice: progress.notice, imageRefs: progress.imageRefs });
       let answer = '';
       try {
         for await (const chunk of progress.chunks) {
           answer += chunk;
-          controller.enqueue(line({ type: 'delta', text: chunk }));
+          send({ type: 'delta', text: chunk });
         }
         const stored = await progress.complete(answer);
-        controller.enqueue(line({ type: 'done', analysis: stored }));
+        send({ type: 'done', analysis: stored });
       } catch (error) {
         const mapped = toAiError(error);
         await recordAudit(actor, { action: 'ai.answer', outcome: 'failure', studyId: request.studyId, resourceType: 'study', resourceId: request.studyId, details: { code: mapped.code } }).catch(() => undefined);
-        controller.enqueue(line({ type: 'error', error: { code: mapped.code, message: mapped.message } }));
+        send({ type: 'error', error: { code: mapped.code, message: mapped.message } });
       }
-      controller.close();
+      if (open) controller.close();
+    },
+    cancel() {
+      open = false;
     },
   });
 }
