@@ -6,7 +6,8 @@ import { getDb } from '@/db';
 import { analysisResults, auditLog, studies } from '@/db/schema';
 import { resetEnvForTests } from '@/lib/env';
 import { createTestToken } from '@/lib/testing/fixtures';
-import { ingestStudyFixture } from '@/lib/testing/ingest';
+import { niftiCorpus } from '@/lib/testing/corpus';
+import { ingestForTest, ingestStudyFixture } from '@/lib/testing/ingest';
 import { callRoute } from '@/lib/testing/route';
 import { AI_NOTICE } from './prompt';
 import { FAKE_DEFAULT_ANSWER, startFakeGemini, type FakeGemini } from './testing/fake-gemini';
@@ -110,6 +111,25 @@ describe('POST /api/analyze', () => {
     expect(contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
     expect(contents[0]!.parts[0]!.text).toBe('Question: Describe the image.');
     expect(contents[1]!.parts[0]!.text).toBe(FAKE_DEFAULT_ANSWER);
+  });
+
+  it('a NIfTI volume: the axial slice on screen and its neighbours, as rendered PNGs', async () => {
+    const entry = niftiCorpus().find((e) => e.id === 'nii_anatomical_int16_be')!;
+    const item = (await ingestForTest(entry.path, { patientName: 'Volume^Patient', patientId: 'NIFTI-AI-1', modality: 'MR' })).items[0]!;
+    const res = await ask({ studyId: item.studyId, question: 'Describe this slice.', slice: 5, neighbours: 1 });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.analysis.imageRefs.map((r: { slice: number; role: string }) => [r.role, r.slice])).toEqual([
+      ['current', 5],
+      ['neighbour', 4],
+      ['neighbour', 6],
+    ]);
+    const parts = (fake.requests[0]!.body as { contents: { parts: { text?: string; inlineData?: { data: string } }[] }[] }).contents.at(-1)!.parts;
+    const pngs = parts.filter((p) => p.inlineData).map((p) => Buffer.from(p.inlineData!.data, 'base64'));
+    expect(pngs).toHaveLength(3);
+    // Three different slices, not one image three times.
+    expect(new Set(pngs.map((p) => createHash('sha256').update(p).digest('hex'))).size).toBe(3);
+    expect(parts.map((p) => p.text ?? '').join('\n')).toContain('neighbouring slice -1');
+    expect(JSON.stringify(fake.requests[0]!.body)).not.toContain('NIFTI-AI-1');
   });
 
   it('refuses viewers, tokens without the ai scope, bad bodies and unknown studies', async () => {
