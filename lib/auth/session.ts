@@ -1,7 +1,7 @@
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { requestMeta } from '@/lib/api/request-meta';
-import type { Actor } from '@/lib/audit';
+import { recordAudit, type Actor } from '@/lib/audit';
 import { auth } from './index';
 import type { UserRole } from './roles';
 import { checkSession } from './sessions';
@@ -41,4 +41,20 @@ export async function requireUser(returnTo?: string): Promise<CurrentUser> {
 
 export async function actorFor(user: Pick<CurrentUser, 'id' | 'email' | 'role'> | null): Promise<Actor> {
   return { ...requestMeta(await headers()), userId: user?.id, email: user?.email, role: user?.role };
+}
+
+/**
+ * For server actions: the acting user, or null after auditing the refused call (no session, or a
+ * signed-out, expired, disabled or stale one), so a failed access is on the record like an API one.
+ */
+export async function sessionActor(action: string): Promise<Actor | null> {
+  const user = await getCurrentUser();
+  if (user) return actorFor(user);
+  const cookie = (await headers()).get('cookie') ?? '';
+  await recordAudit(await actorFor(null), {
+    action,
+    outcome: 'failure',
+    details: { reason: cookie.includes('authjs.session-token') ? 'session_ended' : 'no_credentials' },
+  });
+  return null;
 }

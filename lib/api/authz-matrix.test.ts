@@ -1,0 +1,356 @@
+/**
+ * The authorization matrix over every route handler in app/api and app/dicomweb (discovered from
+ * the files, so a new route cannot be forgotten): each method is called by every principal of
+ * lib/testing/authz-policy.ts against real data on PostgreSQL, through the real route modules.
+ * A call is *denied* when it answers 401, 403 or 404; every denied call must have written an
+ * audit row with outcome denied or failure. Sessions are real: a JWT cookie minted with the
+ * app's secret, decoded by Auth.js, checked against its user_sessions row.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { encode } from 'next-auth/jwt';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { getDb } from '@/db';
+import { findAuditEntriesByUserAgent } from '@/db/queries/audit';
+import { insertUpload } from '@/db/queries/uploads';
+import { updateUser } from '@/db/queries/users';
+import type { User } from '@/db/schema';
+import { baseAuthConfig } from '@/lib/auth/config';
+import { API_SCOPES, type RouteScope } from '@/lib/auth/scopes';
+import { endSession, openSession } from '@/lib/auth/sessions';
+import { readDicomMetadata } from '@/lib/dicom';
+import { requestProcessing } from '@/lib/imaging/processing';
+import { registerSegmentationJobs } from '@/lib/segmentation/jobs';
+import { requestSegmentation } from '@/lib/segmentation/service';
+import { createSavedSearch } from '@/lib/studies/saved-searches';
+import { appRouter, listAppRoutes } from '@/lib/testing/app-routes';
+import { API_POLICY, expectedOutcome, missingPolicies, policyKey, PRINCIPALS, ROLES, type Expectation, type PrincipalName } from '@/lib/testing/authz-policy';
+import { actorOfUser, createTestToken, createTestUser } from '@/lib/testing/fixtures';
+import { ingestForTest } from '@/lib/testing/ingest';
+import { studyFixture } from '@/lib/testing/study-fixture';
+
+// Auth.js reads the request's cookies through next/headers, which only a live Next.js request
+// provides; here it is the headers of the request being dispatched. Everything after it is real.
+vi.mock('next/headers', async (importOriginal) => {
+  const { AsyncLocalStorage: Store } = await import('node:async_hooks');
+  const store = new Store<Headers>();
+  (globalThis as { __authzRequestHeaders?: AsyncLocalStorage<Headers> }).__authzRequestHeaders = store;
+  return { ...(await importOriginal<object>()), headers: async () => store.getStore() ?? new Headers() };
+});
+const requestHeaders = () => (globalThis as unknown as { __authzRequestHeaders: AsyncLocalStorage<Headers> }).__authzRequestHeaders;
+
+const FOLDERS = ['app/api', 'app/dicomweb'];
+const routes = listAppRoutes(FOLDERS);
+const dispatch = appRouter(FOLDERS);
+
+/** Who the principal is, as the request builders need it (owners of what they create). */
+interface Caller {
+  name: PrincipalName;
+  headers: Record<string, string>;
+  owner: { userId: string | null; tokenId: string | null };
+}
+
+interface Fixture {
+  admin: User;
+  studyId: string;
+  seriesId: string;
+  instanceId: string;
+  jobId: string;
+  segmentationId: string;
+  studyUid: string;
+  seriesUid: string;
+  sopUid: string;
+  dicom: Buffer;
+}
+
+interface Built {
+  path: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: BodyInit;
+  json?: unknown;
+}
+
+type Builder = (f: Fixture, caller: Caller) => Promise<Built> | Built;
+
+let fixture: Fixture;
+const sessionCookies = new Map<PrincipalName, string>();
+const tokenSecrets = new Map<string, { secret: string; id: string }>();
+
+async function cookieFor(user: User, sessionAt = new Date()): Promise<string> {
+  const session = await openSession(user, { clientAddress: '192.0.2.80', userAgent: 'authz-matrix' }, sessionAt);
+  const config = baseAuthConfig();
+  const jwt = await encode({
+    salt: 'authjs.session-token',
+    secret: config.secret as string,
+    maxAge: config.jwt!.maxAge,
+    token: { sub: user.id, email: user.email, name: user.name, role: user.role, sv: user.sessionVersion, sid: session.id },
+  });
+  return `authjs.session-token=${jwt}`;
+}
+
+/** The admin token for a scope profile, made once: only `scope`, or every scope but it. */
+async function tokenFor(kind: 'with' | 'lacking' | 'viewer', scope: RouteScope | null): Promise<{ secret: string; id: string }> {
+  const key = `${kind}:${scope}`;
+  let token = tokenSecrets.get(key);
+  if (!token) {
+    const scopes =
+      kind === 'viewer'
+        ? [...API_SCOPES]
+        : kind === 'with'
+          ? scope && scope !== 'none'
+            ? [scope]
+            : ['studies:read']
+          : API_SCOPES.filter((s) => s !== scope);
+    token = await createTestToken(kind === 'viewer' ? 'viewer' : 'admin', scopes);
+    tokenSecrets.set(key, token);
+  }
+  return token;
+}
+
+const users = new Map<PrincipalName, User>();
+
+async function callerFor(name: PrincipalName, scope: RouteScope | null): Promise<Caller> {
+  const cookie = sessionCookies.get(name);
+  if (cookie) return { name, headers: { cookie }, owner: { userId: users.get(name)?.id ?? null, tokenId: null } };
+  if (name === 'anonymous') return { name, headers: {}, owner: { userId: null, tokenId: null } };
+  const token =
+    name === 'token-revoked'
+      ? tokenSecrets.get('revoked')!
+      : await tokenFor(name === 'token-with-scope' ? 'with' : name === 'token-lacking-scope' ? 'lacking' : 'viewer', scope);
+  return { name, headers: { authorization: `Bearer ${token.secret}` }, owner: { userId: null, tokenId: token.id } };
+}
+
+async function send(built: Built, caller: Caller, userAgent: string): Promise<Response> {
+  const headers: Record<string, string> = { host: 'app.test', 'x-forwarded-proto': 'http', 'user-agent': userAgent, 'x-forwarded-for': '192.0.2.81', ...caller.headers, ...built.headers };
+  if (built.json !== undefined) headers['content-type'] = 'application/json';
+  const req = new Request(`http://app.test${built.path}`, {
+    method: built.method,
+    headers,
+    body: built.json !== undefined ? JSON.stringify(built.json) : built.body,
+  });
+  return requestHeaders().run(new Headers(headers), () => dispatch(req));
+}
+
+/** Owner of what a builder creates: the caller when it has an identity, else the admin. */
+function ownerOf(f: Fixture, caller: Caller) {
+  return caller.owner.userId || caller.owner.tokenId ? caller.owner : { userId: f.admin.id, tokenId: null };
+}
+
+async function ownSavedSearch(f: Fixture, caller: Caller): Promise<string> {
+  const owner = ownerOf(f, caller);
+  const saved = await createSavedSearch({ userId: owner.userId, tokenId: owner.tokenId, clientAddress: null, userAgent: 'authz-setup' }, { name: `s-${randomUUID()}`, filters: {} });
+  return saved.id;
+}
+
+const TUS = { 'tus-resumable': '1.0.0' };
+
+/** An unfinished tus upload of 10 bytes belonging to the caller (or to the admin). */
+async function ownTusUpload(f: Fixture, caller: Caller): Promise<string> {
+  const create = (c: Caller) => send({ path: '/api/upload', method: 'POST', headers: { ...TUS, 'upload-length': '10' } }, c, 'authz-setup');
+  let res = await create(caller);
+  if (res.status !== 201) res = await create({ name: 'admin', headers: { cookie: sessionCookies.get('admin')! }, owner: { userId: f.admin.id, tokenId: null } });
+  expect(res.status, 'tus upload for the matrix').toBe(201);
+  return new URL(res.headers.get('location')!, 'http://app.test').pathname;
+}
+
+const wado = (f: Fixture) => `/dicomweb/studies/${f.studyUid}/series/${f.seriesUid}/instances/${f.sopUid}`;
+
+function stow(f: Fixture): Built {
+  const boundary = 'authzboundary';
+  const body = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), f.dicom, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  return { path: '/dicomweb/studies', method: 'POST', body: new Uint8Array(body), headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } };
+}
+
+/**
+ * One request per policy entry, as a client that is allowed would make it (real ids of real
+ * data, valid bodies), so that any answer other than 401/403/404 means the call got through.
+ */
+const REQUESTS: Record<string, Builder> = {
+  ...Object.fromEntries(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => [`${m} /api/[...path]`, () => ({ path: '/api/no/such/endpoint', method: m })])),
+  ...Object.fromEntries(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => [`${m} /dicomweb/[...path]`, () => ({ path: '/dicomweb/no/such/resource', method: m })])),
+  'GET /api/assignees': () => ({ path: '/api/assignees' }),
+  'GET /api/auth/[...nextauth]': () => ({ path: '/api/auth/providers' }),
+  'POST /api/auth/[...nextauth]': () => ({ path: '/api/auth/signout', method: 'POST', body: 'csrfToken=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+  'GET /api/health': () => ({ path: '/api/health' }),
+  'GET /api/openapi.json': () => ({ path: '/api/openapi.json' }),
+  'GET /api/me': () => ({ path: '/api/me' }),
+  'GET /api/instances/[id]/file': (f) => ({ path: `/api/instances/${f.instanceId}/file` }),
+  'GET /api/instances/[id]/tags': (f) => ({ path: `/api/instances/${f.instanceId}/tags` }),
+  'GET /api/jobs/[id]': (f) => ({ path: `/api/jobs/${f.jobId}` }),
+  'POST /api/process/[id]': (f) => ({ path: `/api/process/${f.studyId}`, method: 'POST' }),
+  'GET /api/saved-searches': () => ({ path: '/api/saved-searches' }),
+  'POST /api/saved-searches': () => ({ path: '/api/saved-searches', method: 'POST', json: { name: `m-${randomUUID()}`, filters: { priority: 'urgent' } } }),
+  'GET /api/saved-searches/[id]': async (f, c) => ({ path: `/api/saved-searches/${await ownSavedSearch(f, c)}` }),
+  'PATCH /api/saved-searches/[id]': async (f, c) => ({ path: `/api/saved-searches/${await ownSavedSearch(f, c)}`, method: 'PATCH', json: { name: `r-${randomUUID()}` } }),
+  'DELETE /api/saved-searches/[id]': async (f, c) => ({ path: `/api/saved-searches/${await ownSavedSearch(f, c)}`, method: 'DELETE' }),
+  'GET /api/segmentations/engines': () => ({ path: '/api/segmentations/engines' }),
+  'GET /api/segmentations/[id]': (f) => ({ path: `/api/segmentations/${f.segmentationId}` }),
+  // Queued, not finished: an allowed caller gets 409, a refused one 401/403/404.
+  'GET /api/segmentations/[id]/overlay': (f) => ({ path: `/api/segmentations/${f.segmentationId}/overlay?slice=0` }),
+  'GET /api/segmentations/[id]/labelmap': (f) => ({ path: `/api/segmentations/${f.segmentationId}/labelmap` }),
+  'GET /api/studies': () => ({ path: '/api/studies?pageSize=5' }),
+  'GET /api/studies/[id]': (f) => ({ path: `/api/studies/${f.studyId}` }),
+  'PATCH /api/studies/[id]': (f) => ({ path: `/api/studies/${f.studyId}`, method: 'PATCH', json: { priority: 'urgent' } }),
+  'GET /api/studies/[id]/audit': (f) => ({ path: `/api/studies/${f.studyId}/audit?pageSize=5` }),
+  'GET /api/studies/[id]/image': (f) => ({ path: `/api/studies/${f.studyId}/image?size=32` }),
+  'GET /api/studies/[id]/viewer': (f) => ({ path: `/api/studies/${f.studyId}/viewer` }),
+  'GET /api/studies/[id]/segmentations': (f) => ({ path: `/api/studies/${f.studyId}/segmentations` }),
+  'POST /api/studies/[id]/segmentations': (f) => ({ path: `/api/studies/${f.studyId}/segmentations`, method: 'POST', json: { seriesId: f.seriesId, engine: 'builtin' } }),
+  'GET /api/tokens': () => ({ path: '/api/tokens' }),
+  'POST /api/tokens': () => ({ path: '/api/tokens', method: 'POST', json: { name: `m-${randomUUID()}`, role: 'viewer', scopes: ['studies:read'] } }),
+  'DELETE /api/tokens/[id]': async () => ({ path: `/api/tokens/${(await createTestToken('viewer', ['studies:read'])).id}`, method: 'DELETE' }),
+  'OPTIONS /api/upload/[[...path]]': () => ({ path: '/api/upload', method: 'OPTIONS', headers: TUS }),
+  'POST /api/upload/[[...path]]': () => ({ path: '/api/upload', method: 'POST', headers: { ...TUS, 'upload-length': '10' } }),
+  'HEAD /api/upload/[[...path]]': async (f, c) => ({ path: await ownTusUpload(f, c), method: 'HEAD', headers: TUS }),
+  'PATCH /api/upload/[[...path]]': async (f, c) => ({
+    path: await ownTusUpload(f, c),
+    method: 'PATCH',
+    headers: { ...TUS, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+    body: new Uint8Array([1, 2, 3, 4, 5]),
+  }),
+  'DELETE /api/upload/[[...path]]': async (f, c) => ({ path: await ownTusUpload(f, c), method: 'DELETE', headers: TUS }),
+  'GET /api/upload/[[...path]]': async (f, c) => ({ path: await ownTusUpload(f, c), method: 'GET', headers: TUS }),
+  'GET /api/uploads/[id]': async (f, c) => {
+    const id = randomUUID();
+    await insertUpload(await getDb(), { id, ...ownerOf(f, c), filename: 'x.dcm', metadata: {} });
+    return { path: `/api/uploads/${id}` };
+  },
+  'GET /dicomweb/studies': (f) => ({ path: `/dicomweb/studies?StudyInstanceUID=${f.studyUid}` }),
+  'POST /dicomweb/studies': (f) => stow(f),
+  'GET /dicomweb/series': (f) => ({ path: `/dicomweb/series?SeriesInstanceUID=${f.seriesUid}` }),
+  'GET /dicomweb/instances': (f) => ({ path: `/dicomweb/instances?SOPInstanceUID=${f.sopUid}` }),
+  'GET /dicomweb/studies/[study]': (f) => ({ path: `/dicomweb/studies/${f.studyUid}`, headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } }),
+  'POST /dicomweb/studies/[study]': (f) => ({ ...stow(f), path: `/dicomweb/studies/${f.studyUid}` }),
+  'GET /dicomweb/studies/[study]/metadata': (f) => ({ path: `/dicomweb/studies/${f.studyUid}/metadata` }),
+  'GET /dicomweb/studies/[study]/series': (f) => ({ path: `/dicomweb/studies/${f.studyUid}/series` }),
+  'GET /dicomweb/studies/[study]/instances': (f) => ({ path: `/dicomweb/studies/${f.studyUid}/instances` }),
+  'GET /dicomweb/studies/[study]/series/[series]': (f) => ({ path: `/dicomweb/studies/${f.studyUid}/series/${f.seriesUid}`, headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } }),
+  'GET /dicomweb/studies/[study]/series/[series]/metadata': (f) => ({ path: `/dicomweb/studies/${f.studyUid}/series/${f.seriesUid}/metadata` }),
+  'GET /dicomweb/studies/[study]/series/[series]/instances': (f) => ({ path: `/dicomweb/studies/${f.studyUid}/series/${f.seriesUid}/instances` }),
+  'GET /dicomweb/studies/[study]/series/[series]/instances/[instance]': (f) => ({ path: wado(f), headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } }),
+  'GET /dicomweb/studies/[study]/series/[series]/instances/[instance]/metadata': (f) => ({ path: `${wado(f)}/metadata` }),
+  'GET /dicomweb/studies/[study]/series/[series]/instances/[instance]/rendered': (f) => ({ path: `${wado(f)}/rendered` }),
+  'GET /dicomweb/studies/[study]/series/[series]/instances/[instance]/thumbnail': (f) => ({ path: `${wado(f)}/thumbnail` }),
+  'GET /dicomweb/studies/[study]/series/[series]/instances/[instance]/frames/[frames]': (f) => ({ path: `${wado(f)}/frames/1` }),
+  'GET /dicomweb/studies/[study]/series/[series]/instances/[instance]/frames/[frames]/rendered': (f) => ({ path: `${wado(f)}/frames/1/rendered` }),
+  'GET /dicomweb/studies/[study]/series/[series]/instances/[instance]/bulkdata/[tag]': (f) => ({ path: `${wado(f)}/bulkdata/7FE00010` }),
+};
+
+/** Every discovered route file × the methods it exports. */
+const discovered = routes.flatMap((r) => r.methods.map((m) => policyKey(m, r.segments)));
+
+interface Row {
+  key: string;
+  principal: PrincipalName;
+  expected: Expectation;
+  status: number;
+  denied: boolean;
+  audited: boolean;
+}
+const results: Row[] = [];
+
+beforeAll(async () => {
+  await import('next/headers'); // runs the mock's factory, which makes the store
+  registerSegmentationJobs();
+  const db = await getDb();
+  for (const role of ROLES) {
+    const user = await createTestUser(role);
+    users.set(role, user);
+    sessionCookies.set(role, await cookieFor(user));
+  }
+  const disabled = await createTestUser('radiologist');
+  sessionCookies.set('disabled', await cookieFor(disabled));
+  await updateUser(db, disabled.id, { disabled: true });
+  const signedOut = await createTestUser('admin');
+  const signedOutCookie = await cookieFor(signedOut);
+  sessionCookies.set('signed-out', signedOutCookie);
+  // The session row named by the cookie, revoked as sign-out does it.
+  const { userSessions } = await import('@/db/schema');
+  const { eq } = await import('drizzle-orm');
+  const [row] = await db.select().from(userSessions).where(eq(userSessions.userId, signedOut.id));
+  await endSession(row!.id);
+  // An admin's session opened longer ago than the absolute limit (and idle ever since); the JWT
+  // itself is freshly minted, so only the server-side limits can refuse it.
+  const expired = await createTestUser('admin');
+  sessionCookies.set('expired', await cookieFor(expired, new Date(Date.now() - 9 * 3600_000)));
+  const revoked = await createTestToken('admin');
+  await (await import('@/db/queries/api-tokens')).revokeApiTokenRow(db, revoked.id);
+  tokenSecrets.set('revoked', revoked);
+
+  const admin = users.get('admin')!;
+  const made = studyFixture('ct_small_explicit_le');
+  const meta = readDicomMetadata(new Uint8Array(made.data));
+  const file = path.join(process.env.DATA_DIR!, `${randomUUID()}.dcm`);
+  await writeFile(file, made.data);
+  const item = (await ingestForTest(file, {}, admin.id)).items[0]!;
+  const job = await requestProcessing(item.studyId, admin.id);
+  const segmentation = await requestSegmentation(actorOfUser(admin), item.studyId, { seriesId: item.seriesId, engine: 'builtin', options: {} });
+  fixture = {
+    admin,
+    studyId: item.studyId,
+    seriesId: item.seriesId,
+    instanceId: item.instanceId,
+    jobId: job.id,
+    segmentationId: segmentation!.segmentation.id,
+    studyUid: meta.studyInstanceUid!,
+    seriesUid: meta.seriesInstanceUid!,
+    sopUid: meta.sopInstanceUid!,
+    dicom: made.data,
+  };
+});
+
+afterAll(() => {
+  const count = (f: (r: Row) => boolean) => results.filter(f).length;
+  const summary = {
+    routes: new Set(results.map((r) => r.key)).size,
+    pairs: results.length,
+    expectedAllow: count((r) => r.expected === 'allow'),
+    allowed: count((r) => r.expected === 'allow' && !r.denied),
+    expectedDeny: count((r) => r.expected === 'deny'),
+    denied: count((r) => r.expected === 'deny' && r.denied),
+    deniedAndAudited: count((r) => r.expected === 'deny' && r.denied && r.audited),
+    absent: count((r) => r.expected === 'absent'),
+    unexpectedAllows: count((r) => r.expected !== 'allow' && !r.denied),
+    unexpectedDenials: count((r) => r.expected === 'allow' && r.denied),
+  };
+  console.log(`[authz-matrix] route handlers: ${JSON.stringify(summary)}`);
+});
+
+describe('authorization matrix: route handlers', () => {
+  it('has a policy and a request for every discovered route and method', () => {
+    expect(discovered.length).toBeGreaterThan(50);
+    const problems = [
+      ...missingPolicies(discovered, API_POLICY, 'API_POLICY'),
+      ...discovered.filter((k) => k in API_POLICY && !(k in REQUESTS)).map((k) => `no request for "${k}": add one to REQUESTS in lib/api/authz-matrix.test.ts`),
+      ...Object.keys(API_POLICY).filter((k) => !discovered.includes(k)).map((k) => `API_POLICY names "${k}", which no route file exports`),
+    ];
+    expect(problems).toEqual([]);
+  });
+
+  it.each(discovered.filter((k) => k in API_POLICY && k in REQUESTS))('%s', async (key) => {
+    const policy = API_POLICY[key]!;
+    const failures: string[] = [];
+    for (const principal of PRINCIPALS) {
+      const expected = expectedOutcome(policy, principal);
+      const caller = await callerFor(principal, policy.scope ?? null);
+      const built = await REQUESTS[key]!(fixture, caller);
+      const userAgent = `authz-matrix ${randomUUID()}`;
+      const res = await send({ method: key.split(' ')[0], ...built }, caller, userAgent);
+      await res.arrayBuffer();
+      // A method that serves nothing answers an allowed caller 404, and that 404 is no refusal.
+      const denied = [401, 403, 404].includes(res.status) && !(expected === 'allow' && policy.notServed && res.status === 404);
+      const rows = await findAuditEntriesByUserAgent(await getDb(), userAgent);
+      const audited = rows.some((r) => r.outcome === 'denied' || r.outcome === 'failure');
+      results.push({ key, principal, expected, status: res.status, denied, audited });
+      if (res.status >= 500) failures.push(`${principal}: ${res.status} (a server error is neither an allow nor a refusal)`);
+      else if (expected === 'absent' && res.status !== 404) failures.push(`${principal}: expected 404 (no such resource), got ${res.status}`);
+      else if (expected === 'deny' && !denied) failures.push(`${principal}: UNEXPECTED ALLOW, got ${res.status}`);
+      else if (expected === 'deny' && !audited) failures.push(`${principal}: refused with ${res.status} but no audit row (denied/failure) was written`);
+      else if (expected === 'allow' && denied) failures.push(`${principal}: unexpectedly refused with ${res.status}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
