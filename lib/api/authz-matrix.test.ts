@@ -14,12 +14,15 @@ import { encode } from 'next-auth/jwt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getDb } from '@/db';
 import { findAuditEntriesByUserAgent } from '@/db/queries/audit';
+import { touchSession } from '@/db/queries/sessions';
 import { insertUpload } from '@/db/queries/uploads';
 import { updateUser } from '@/db/queries/users';
 import type { User } from '@/db/schema';
 import { baseAuthConfig } from '@/lib/auth/config';
 import { API_SCOPES, type RouteScope } from '@/lib/auth/scopes';
 import { endSession, openSession } from '@/lib/auth/sessions';
+import { changeUser } from '@/lib/auth/users';
+import { resetEnvForTests } from '@/lib/env';
 import { readDicomMetadata } from '@/lib/dicom';
 import { requestProcessing } from '@/lib/imaging/processing';
 import { registerSegmentationJobs } from '@/lib/segmentation/jobs';
@@ -79,6 +82,9 @@ let fixture: Fixture;
 const sessionCookies = new Map<PrincipalName, string>();
 const tokenSecrets = new Map<string, { secret: string; id: string }>();
 
+/** The user_sessions row each minted cookie names. */
+const sessionIdOf = new Map<string, string>();
+
 async function cookieFor(user: User, sessionAt = new Date()): Promise<string> {
   const session = await openSession(user, { clientAddress: '192.0.2.80', userAgent: 'authz-matrix' }, sessionAt);
   const config = baseAuthConfig();
@@ -88,7 +94,9 @@ async function cookieFor(user: User, sessionAt = new Date()): Promise<string> {
     maxAge: config.jwt!.maxAge,
     token: { sub: user.id, email: user.email, name: user.name, role: user.role, sv: user.sessionVersion, sid: session.id },
   });
-  return `authjs.session-token=${jwt}`;
+  const cookie = `authjs.session-token=${jwt}`;
+  sessionIdOf.set(cookie, session.id);
+  return cookie;
 }
 
 /** The admin token for a scope profile, made once: only `scope`, or every scope but it. */
@@ -268,10 +276,7 @@ beforeAll(async () => {
   const signedOutCookie = await cookieFor(signedOut);
   sessionCookies.set('signed-out', signedOutCookie);
   // The session row named by the cookie, revoked as sign-out does it.
-  const { userSessions } = await import('@/db/schema');
-  const { eq } = await import('drizzle-orm');
-  const [row] = await db.select().from(userSessions).where(eq(userSessions.userId, signedOut.id));
-  await endSession(row!.id);
+  await endSession(sessionIdOf.get(signedOutCookie));
   // An admin's session opened longer ago than the absolute limit (and idle ever since); the JWT
   // itself is freshly minted, so only the server-side limits can refuse it.
   const expired = await createTestUser('admin');
@@ -352,5 +357,79 @@ describe('authorization matrix: route handlers', () => {
       else if (expected === 'allow' && denied) failures.push(`${principal}: unexpectedly refused with ${res.status}`);
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('authorization matrix: another owner’s resources', () => {
+  const owned = Object.entries(API_POLICY).filter(([key, p]) => p.owned && key in REQUESTS && discovered.includes(key));
+
+  it.each(owned.map(([key]) => key))('%s answers 404 to a caller who does not own it, and audits it', async (key) => {
+    // The radiologist owns it; the clinician (a role that may call the route) asks for it.
+    const radiologist = users.get('radiologist')!;
+    const owner: Caller = { name: 'radiologist', headers: { cookie: sessionCookies.get('radiologist')! }, owner: { userId: radiologist.id, tokenId: null } };
+    const built = await REQUESTS[key]!(fixture, owner);
+    const stranger = await callerFor('clinician', null);
+    const userAgent = `authz-matrix ${randomUUID()}`;
+    const res = await send({ method: key.split(' ')[0], ...built }, stranger, userAgent);
+    await res.arrayBuffer();
+    expect(res.status).toBe(404);
+    const rows = await findAuditEntriesByUserAgent(await getDb(), userAgent);
+    // Owner-scoped lookups cannot tell another's resource from a missing one: denied or failure.
+    expect(rows.some((r) => r.outcome === 'denied' || r.outcome === 'failure')).toBe(true);
+    results.push({ key: `${key} (not owner)`, principal: 'clinician', expected: 'deny', status: res.status, denied: true, audited: true });
+  });
+});
+
+describe('sessions are revocable and expire', () => {
+  const me = async (cookie: string) => {
+    const userAgent = `authz-matrix ${randomUUID()}`;
+    const res = await send({ path: '/api/me' }, { name: 'anonymous', headers: { cookie }, owner: { userId: null, tokenId: null } }, userAgent);
+    const rows = await findAuditEntriesByUserAgent(await getDb(), userAgent);
+    return { status: res.status, body: await res.json(), audit: rows.map((r) => [r.outcome, r.details.reason]) };
+  };
+
+  afterAll(() => {
+    delete process.env.SESSION_IDLE_SECONDS;
+    delete process.env.SESSION_MAX_AGE_SECONDS;
+    resetEnvForTests();
+  });
+
+  it('a role change, disabling and sign-out end an open session at its next request', async () => {
+    const admin = actorOfUser(users.get('admin')!);
+    for (const change of ['role', 'disable', 'sign-out'] as const) {
+      const user = await createTestUser('radiologist');
+      const cookie = await cookieFor(user);
+      expect((await me(cookie)).body).toMatchObject({ kind: 'user', id: user.id, role: 'radiologist' });
+      const changedAt = Date.now();
+      if (change === 'role') await changeUser(user.id, { role: 'viewer' }, admin);
+      if (change === 'disable') await changeUser(user.id, { disabled: true }, admin);
+      if (change === 'sign-out') await endSession(sessionIdOf.get(cookie));
+      const after = await me(cookie);
+      // The very next request, well within the 60 s the issue allows.
+      expect(Date.now() - changedAt).toBeLessThan(60_000);
+      expect(after.status, change).toBe(401);
+      expect(after.audit).toEqual([['failure', 'session_ended']]);
+    }
+  });
+
+  it('ends after SESSION_IDLE_SECONDS without activity and SESSION_MAX_AGE_SECONDS after sign-in', async () => {
+    process.env.SESSION_MAX_AGE_SECONDS = '600';
+    process.env.SESSION_IDLE_SECONDS = '120';
+    resetEnvForTests();
+    const user = await createTestUser('clinician');
+    const ago = (s: number) => new Date(Date.now() - s * 1000);
+    // Idle: last seen 100 s ago still works; 180 s ago does not (the JWT itself is fresh).
+    expect((await me(await cookieFor(user, ago(100)))).status).toBe(200);
+    const idle = await me(await cookieFor(user, ago(180)));
+    expect(idle.status).toBe(401);
+    expect(idle.audit).toEqual([['failure', 'session_ended']]);
+    // Absolute: signed in 590 s ago and active every minute works; 610 s ago does not, however active.
+    const db = await getDb();
+    const young = await cookieFor(user, ago(590));
+    await touchSession(db, sessionIdOf.get(young)!, new Date(), 0);
+    expect((await me(young)).status).toBe(200);
+    const old = await cookieFor(user, ago(610));
+    await touchSession(db, sessionIdOf.get(old)!, new Date(), 0);
+    expect((await me(old)).status).toBe(401);
   });
 });
