@@ -433,3 +433,29 @@ describe('sessions are revocable and expire', () => {
     expect((await me(old)).status).toBe(401);
   });
 });
+
+describe('cross-site requests', () => {
+  const unsafe = discovered.filter((k) => !/^(GET|HEAD|OPTIONS) /.test(k) && Array.isArray(API_POLICY[k]?.access) && k in REQUESTS);
+
+  it.each(unsafe)('%s with a signed-in admin’s cookie and a foreign Origin is refused and audited', async (key) => {
+    const admin: Caller = { name: 'admin', headers: { cookie: sessionCookies.get('admin')! }, owner: { userId: users.get('admin')!.id, tokenId: null } };
+    const built = await REQUESTS[key]!(fixture, admin);
+    const userAgent = `authz-matrix ${randomUUID()}`;
+    const res = await send({ method: key.split(' ')[0], ...built, headers: { ...built.headers, origin: 'https://evil.example' } }, admin, userAgent);
+    expect(res.status).toBe(403);
+    const rows = await findAuditEntriesByUserAgent(await getDb(), userAgent);
+    expect(rows.map((r) => [r.outcome, r.details.reason])).toEqual([['denied', 'cross_site']]);
+  });
+
+  it('changes nothing: a cross-site PATCH leaves the study as it was; the same request from the app goes through', async () => {
+    const admin: Caller = { name: 'admin', headers: { cookie: sessionCookies.get('admin')! }, owner: { userId: users.get('admin')!.id, tokenId: null } };
+    const priority = async () => (await (await send({ path: `/api/studies/${fixture.studyId}` }, admin, 'authz-check')).json()).study.priority;
+    const before = await priority();
+    const change = { path: `/api/studies/${fixture.studyId}`, method: 'PATCH', json: { priority: before === 'stat' ? 'routine' : 'stat' } };
+    expect((await send({ ...change, headers: { origin: 'https://evil.example' } }, admin, 'authz-check')).status).toBe(403);
+    expect(await priority()).toBe(before);
+    const sameSite = await send({ ...change, headers: { origin: 'http://app.test' } }, admin, 'authz-check');
+    expect(sameSite.status).toBe(200);
+    expect(await priority()).toBe(change.json.priority);
+  });
+});

@@ -3,6 +3,7 @@ import type { UserRole } from '@/lib/auth/roles';
 import { tokenHasScope, type RouteScope } from '@/lib/auth/scopes';
 import { recordAudit, type Actor, type AuditEvent } from '@/lib/audit';
 import { ApiError, forbidden, toErrorResponse, unauthorized } from './errors';
+import { isCrossSiteRequest } from '@/lib/security/origin';
 import { requestMeta } from './request-meta';
 
 export interface Principal {
@@ -74,25 +75,6 @@ function toResponse(result: Result): Response {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/**
- * Whether a request was sent by another site. Only cookie-authenticated requests are at risk (a
- * foreign page cannot set `Authorization`); the Origin header, which browsers send on every
- * cross-site POST, names the sender. Without one, Fetch Metadata (`Sec-Fetch-Site`) decides.
- */
-export function isCrossSiteRequest(req: Request): boolean {
-  const origin = req.headers.get('origin');
-  if (origin) {
-    if (origin === 'null') return true;
-    const host = req.headers.get('x-forwarded-host')?.split(',')[0]?.trim() || req.headers.get('host') || new URL(req.url).host;
-    try {
-      return new URL(origin).host.toLowerCase() !== host.toLowerCase();
-    } catch {
-      return true;
-    }
-  }
-  return req.headers.get('sec-fetch-site') === 'cross-site';
-}
 
 type AuditTarget = Pick<AuditEvent, 'studyId' | 'patientId' | 'resourceType' | 'resourceId'>;
 

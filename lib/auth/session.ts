@@ -1,4 +1,5 @@
 import { headers } from 'next/headers';
+import { cache } from 'react';
 import { redirect } from 'next/navigation';
 import { requestMeta } from '@/lib/api/request-meta';
 import { recordAudit, type Actor } from '@/lib/audit';
@@ -32,10 +33,22 @@ export async function sessionClaims(): Promise<{ id?: string; sv?: number; sid?:
   return session?.user as { id?: string; sv?: number; sid?: string } | undefined;
 }
 
+/**
+ * A page request whose session cookie the database refuses (signed out, expired, disabled, role
+ * changed): audited once per request, though the layout and the page both ask.
+ */
+const auditEndedSession = cache(async () => {
+  await recordAudit(await actorFor(null), { action: 'page.view', outcome: 'failure', details: { reason: 'session_ended' } });
+});
+
 /** For pages: the user, or a redirect to sign-in that comes back here afterwards. */
 export async function requireUser(returnTo?: string): Promise<CurrentUser> {
   const user = await getCurrentUser();
-  if (!user) redirect(returnTo ? `/sign-in?callbackUrl=${encodeURIComponent(returnTo)}` : '/sign-in');
+  if (!user) {
+    // No cookie at all never gets here (proxy.ts redirects): this is a cookie that stopped working.
+    if ((await headers()).get('cookie')?.includes('authjs.session-token')) await auditEndedSession();
+    redirect(returnTo ? `/sign-in?callbackUrl=${encodeURIComponent(returnTo)}` : '/sign-in');
+  }
   return user;
 }
 
