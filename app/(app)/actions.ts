@@ -15,6 +15,8 @@ import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
 export async function signOutAction(): Promise<void> {
   const user = await getCurrentUser();
   if (user) await recordAudit(await actorFor(user), { action: 'auth.sign_out', outcome: 'success' });
+  // Without a live session there is nothing to end; the attempt is still on the record.
+  else await sessionActor('auth.sign_out');
   await endSession((await sessionClaims())?.sid);
   await signOut({ redirectTo: '/sign-in' });
 }
