@@ -302,7 +302,8 @@ test('pages: every principal gets exactly what the policy allows', async () => {
       await res.arrayBuffer();
       const location = res.headers.get('location') ?? '';
       const toSignIn = res.status >= 300 && res.status < 400 && /\/sign-in/.test(location);
-      const denied = res.status === 404 || res.status === 403 || toSignIn;
+      // Public pages are served to anyone (/setup sending everyone to sign-in once set up is its job).
+      const denied = policy.access !== 'public' && (res.status === 404 || res.status === 403 || toSignIn);
       const audit = await auditRows(userAgent);
       const audited = audit.some((r) => r.outcome === 'denied' || r.outcome === 'failure');
       const anonymousRedirect = denied && !caller.cookie && toSignIn;
@@ -373,7 +374,8 @@ test('server actions: every principal gets exactly what the policy allows, and r
       // A returned state says ok or error; sign-out redirects, so its audit row tells.
       // Without a session cookie proxy.ts sends the request to sign-in before any action runs.
       const anonymousRedirect = !caller.cookie && res.status >= 300 && res.status < 400 && /\/sign-in/.test(res.headers.get('location') ?? '');
-      const denied = anonymousRedirect || (ref.key.endsWith('#signOutAction') ? !succeeded : res.state !== 'ok');
+      // Public actions run for anyone; what they answer (a form error, a redirect) is theirs.
+      const denied = policy.access !== 'public' && (anonymousRedirect || (ref.key.endsWith('#signOutAction') ? !succeeded : res.state !== 'ok'));
       rows.push({ kind: 'action', key: ref.key, principal, expected, status: res.status, denied, audited, anonymousRedirect });
       if (res.status >= 500) failures.push(`${ref.key} ${principal}: ${res.status} ${res.text.slice(0, 200)}`);
       else if (policy.access === 'public') continue;
