@@ -310,7 +310,7 @@ beforeAll(async () => {
 afterAll(() => {
   const count = (f: (r: Row) => boolean) => results.filter(f).length;
   const summary = {
-    routes: new Set(results.map((r) => r.key)).size,
+    entries: new Set(results.map((r) => r.key)).size,
     pairs: results.length,
     expectedAllow: count((r) => r.expected === 'allow'),
     allowed: count((r) => r.expected === 'allow' && !r.denied),
