@@ -28,6 +28,10 @@ function nextWithPolicy(req: NextRequest): NextResponse {
 
 // With a lazily built config, Auth.js hands back the wrapped handler asynchronously.
 const guard = auth((req) => {
+  // A server action without a session goes on to the action, which checks the session itself
+  // (the authorization matrix proves each does) and audits the refused call: a redirect would
+  // refuse it silently.
+  if (!req.auth && req.method === 'POST' && req.headers.has('next-action')) return nextWithPolicy(req);
   if (!req.auth) {
     const { pathname, search } = req.nextUrl;
     const url = new URL('/sign-in', req.nextUrl);
