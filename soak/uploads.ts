@@ -81,13 +81,29 @@ function tusMetadata(values: Record<string, string>): string {
     .join(',');
 }
 
-async function tusCreate(origin: string, token: string, size: number, metadata: Record<string, string>): Promise<string> {
-  const res = await fetch(`${origin}/api/upload`, {
-    method: 'POST',
-    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(size), 'Upload-Metadata': tusMetadata(metadata), Authorization: `Bearer ${token}` },
+/**
+ * One request on a connection of its own. Reused keep-alive sockets race the server's 5 s idle
+ * close on a loaded machine (a request sent as the server hangs up fails with "other side
+ * closed"): a client artefact that would otherwise end the run or land in the figures.
+ */
+function request(method: string, url: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
-  return new URL(res.headers.get('location')!, `${origin}/api/upload`).toString();
+}
+
+async function tusCreate(origin: string, token: string, size: number, metadata: Record<string, string>): Promise<string> {
+  const res = await request('POST', `${origin}/api/upload`, { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(size), 'Upload-Metadata': tusMetadata(metadata), Authorization: `Bearer ${token}` });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.body}`);
+  return new URL(res.headers.location!, `${origin}/api/upload`).toString();
 }
 
 /** One PATCH streaming the whole body, reporting bytes sent as they go. */
@@ -95,6 +111,7 @@ function tusPatch(url: string, token: string, size: number, body: Readable, onBy
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'PATCH',
+      agent: false,
       headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(size), Authorization: `Bearer ${token}` },
     });
     req.on('response', (res) => {
@@ -136,6 +153,8 @@ async function main() {
 
     const server = startNext(PORT, { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, AUTH_SECRET: 'soak-secret-0123456789abcdefghijklmnopqrstuvw' });
     cleanup.push(() => void server.kill());
+    // Whatever ends this script, the server goes with it (a stale one would hold the port).
+    process.on('exit', () => server.kill('SIGKILL'));
     const origin = `http://127.0.0.1:${PORT}`;
     await waitForHttp(`${origin}/api/health`);
     const auth = { Authorization: `Bearer ${secret.secret}` };
@@ -148,13 +167,9 @@ async function main() {
     let browseStudy = '';
     for (const file of series.files) {
       const url = await tusCreate(origin, secret.secret, file.length, { filename: 'ct.dcm' });
-      const res = await fetch(url, {
-        method: 'PATCH',
-        headers: { ...auth, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
-        body: new Uint8Array(file),
-      });
-      if (res.status !== 200) throw new Error(`seed upload failed: ${res.status} ${await res.text()}`);
-      browseStudy = ((await res.json()) as { studyId: string }).studyId;
+      const res = await request('PATCH', url, { ...auth, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' }, file);
+      if (res.status !== 200) throw new Error(`seed upload failed: ${res.status} ${res.body}`);
+      browseStudy = (JSON.parse(res.body) as { studyId: string }).studyId;
     }
 
     const slices = Math.max(1, Math.floor((UPLOAD_BYTES - 352) / SLICE));
@@ -189,12 +204,11 @@ async function main() {
         for (const url of urls) {
           const started = performance.now();
           try {
-            const res = await fetch(url, { headers: auth });
-            await res.arrayBuffer();
+            const { status } = await request('GET', url, auth);
             latencies.push(performance.now() - started);
-            if (!res.ok) browseErrors.push(`${res.status} ${url}`);
+            if (status !== 200) browseErrors.push(`${status} ${url}`);
           } catch (error) {
-            const cause = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
+            const cause = (error as { code?: string }).code ?? String(error);
             browseErrors.push(`${cause} ${url}${server.exitCode !== null ? ` (server exited ${server.exitCode})` : ''}`);
           }
         }
