@@ -256,7 +256,7 @@ describe('real responses match the OpenAPI document', () => {
     process.env.PATH = '/nonexistent';
     try {
       const unavailable = await call('POST', path, { json: { seriesId, engine: 'totalsegmentator' } });
-      expect(unavailable).toMatchObject({ status: 409, body: { error: { code: 'not_configured' } } });
+      expect(unavailable).toMatchObject({ status: 503, body: { error: { code: 'not_configured' } } });
     } finally {
       process.env.PATH = savedPath;
     }
