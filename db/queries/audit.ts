@@ -27,6 +27,10 @@ function prepareAppend(db: Database) {
       resourceType: placeholder('resourceType'),
       resourceId: placeholder('resourceId'),
       details: placeholder('details'),
+      eventId: placeholder('eventId'),
+      eventTypeCode: placeholder('eventTypeCode'),
+      eventActionCode: placeholder('eventActionCode'),
+      eventOutcomeIndicator: placeholder('eventOutcomeIndicator'),
     })
     .prepare('audit_append');
 }
@@ -55,6 +59,10 @@ export async function appendAuditEntry(db: Database, entry: NewAuditEntry): Prom
     resourceId: entry.resourceId ?? null,
     // Sent as JSON text: the column's type makes it a jsonb object.
     details: JSON.stringify(entry.details ?? {}),
+    eventId: entry.eventId ?? null,
+    eventTypeCode: entry.eventTypeCode ?? null,
+    eventActionCode: entry.eventActionCode ?? null,
+    eventOutcomeIndicator: entry.eventOutcomeIndicator ?? null,
   });
 }
 
@@ -82,4 +90,27 @@ export async function listAuditEntries(db: Executor, filter: AuditFilter = {}): 
     .where(where.length ? and(...where) : undefined)
     .orderBy(desc(auditLog.id))
     .limit(Math.min(filter.limit ?? 100, 1000));
+}
+
+export interface AuditPrivileges {
+  role: string;
+  superuser: boolean;
+  owner: boolean;
+  update: boolean;
+  delete: boolean;
+  truncate: boolean;
+}
+
+/** What the connected role may do to the audit trail beyond appending (see drizzle/0007). */
+export async function readAuditPrivileges(db: Executor): Promise<AuditPrivileges> {
+  const result = await db.execute(sql`
+    select current_user::text as role, r.rolsuper as superuser, c.relowner = r.oid as owner,
+      has_table_privilege(c.oid, 'UPDATE') as update, has_table_privilege(c.oid, 'DELETE') as delete,
+      has_table_privilege(c.oid, 'TRUNCATE') as truncate
+    from pg_class c join pg_roles r on r.rolname = current_user
+    where c.oid = 'audit_log'::regclass`);
+  // postgres-js answers an array of rows, PGlite `{ rows }`.
+  const rows = (Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows) as AuditPrivileges[];
+  if (!rows[0]) throw new Error('audit_log is missing');
+  return rows[0];
 }
