@@ -314,9 +314,9 @@ export const auditLog = pgTable(
     /** EventTypeCode, a DCM code value where PS3.15 defines one (110122 Login, 110123 Logout, …). */
     eventTypeCode: text('event_type_code'),
     /** EventActionCode: C create, R read, U update, D delete, E execute. */
-    eventActionCode: text('event_action_code'),
+    eventActionCode: text('event_action_code').$type<'C' | 'R' | 'U' | 'D' | 'E'>(),
     /** EventOutcomeIndicator: 0 success, 4 minor failure, 8 serious failure, 12 major failure. */
-    eventOutcomeIndicator: smallint('event_outcome_indicator'),
+    eventOutcomeIndicator: smallint('event_outcome_indicator').$type<0 | 4 | 8 | 12>(),
   },
   (t) => [
     check('audit_event_action_code', sql`${t.eventActionCode} in ('C', 'R', 'U', 'D', 'E')`),

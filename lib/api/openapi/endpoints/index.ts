@@ -4,6 +4,7 @@
  * and exported method under app/api and app/dicomweb is described, and validates real responses.
  */
 import type { EndpointDef } from '../registry';
+import { auditEndpoints } from './audit';
 import { coreEndpoints } from './core';
 import { dicomwebEndpoints } from './dicomweb';
 import { segmentationEndpoints } from './segmentation';
@@ -19,5 +20,6 @@ export const ALL_ENDPOINTS: EndpointDef[] = [
   ...segmentationEndpoints,
   ...uploadEndpoints,
   ...tokenEndpoints,
+  ...auditEndpoints,
   ...dicomwebEndpoints,
 ];
