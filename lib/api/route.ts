@@ -46,10 +46,15 @@ export async function resolvePrincipal(req: Request): Promise<Principal | null> 
   const authorization = req.headers.get('authorization');
   if (authorization) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    if (!match?.[1]) throw unauthorized('Malformed Authorization header; expected "Bearer <token>"');
+    // A presented credential that fails is a failed authentication: audited (never the secret itself).
+    const refuse = async (reason: string, message: string) => {
+      await recordAudit(requestMeta(req.headers), { action: 'auth.token', outcome: 'failure', details: { reason, path: new URL(req.url).pathname } });
+      return unauthorized(message);
+    };
+    if (!match?.[1]) throw await refuse('malformed', 'Malformed Authorization header; expected "Bearer <token>"');
     const { findActiveApiToken } = await import('@/lib/auth/tokens');
     const token = await findActiveApiToken(match[1]);
-    if (!token) throw unauthorized('Invalid, expired or revoked API token');
+    if (!token) throw await refuse('invalid_token', 'Invalid, expired or revoked API token');
     return { kind: 'token', id: token.id, email: null, role: token.role, tokenId: token.id, scopes: token.scopes };
   }
   // No session cookie, no session: skip Auth.js (and its request-scoped header reads) entirely.
@@ -90,9 +95,31 @@ export function withApi<P = Record<string, never>>(
   return async (req: Request, context: RouteContext = {}): Promise<Response> => {
     let principal: Principal | null = null;
     try {
-      const params = await parseParams(options.params, context);
+      const params = await parseParams(options.params, context).catch(async (error: unknown) => {
+        // A malformed id answers like a missing resource, and is recorded like one.
+        const who = await resolvePrincipal(req).then(
+          (p) => ({ ok: true as const, p }),
+          () => ({ ok: false as const }),
+        );
+        if (who.ok) {
+          await recordAudit(actorOf(who.p, req), {
+            action: options.action ?? `${req.method} ${new URL(req.url).pathname}`,
+            outcome: 'failure',
+            details: { reason: 'not_found', malformed: true },
+          });
+        }
+        throw error;
+      });
       principal = await resolvePrincipal(req);
-      if (!principal) throw unauthorized();
+      if (!principal) {
+        // No session (never had one, signed out, expired) and no token: a failed access too.
+        await recordAudit(actorOf(null, req), {
+          action: options.action ?? `${req.method} ${new URL(req.url).pathname}`,
+          outcome: 'failure',
+          details: { reason: 'unauthenticated' },
+        });
+        throw unauthorized();
+      }
       const actor = actorOf(principal, req);
       if (options.roles && !options.roles.includes(principal.role)) {
         await recordAudit(actor, {

@@ -56,6 +56,7 @@ const rule = (pattern: RegExp, eventId: EventIdCode, eventActionCode: EventActio
 const RULES: Rule[] = [
   rule(/^auth\.sign_in$/, '110114', 'E', '110122'),
   rule(/^auth\.sign_out$/, '110114', 'E', '110123'),
+  rule(/^auth\.token$/, '110114', 'E'),
   rule(/^user\.create(_first_admin)?$/, '110113', 'C', '110137'),
   rule(/^user\.update$/, '110113', 'U', '110136'),
   rule(/^users\.list$/, '110113', 'R', '110132'),

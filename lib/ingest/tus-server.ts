@@ -180,7 +180,10 @@ export async function handleTusRequest(req: Request): Promise<Response> {
   try {
     if (req.method === 'OPTIONS') return withHeaders(await getTusServer().handleWeb(req), 'OPTIONS');
     const principal = await resolvePrincipal(req);
-    if (!principal) throw unauthorized();
+    if (!principal) {
+      await recordAudit(actorOf(null, req), { action: 'upload.create', outcome: 'failure', details: { reason: 'unauthenticated', method: req.method } });
+      throw unauthorized();
+    }
     const actor = actorOf(principal, req);
     if (!(UPLOAD_ROLES as readonly string[]).includes(principal.role)) {
       await recordAudit(actor, { action: 'upload.create', outcome: 'denied', details: { reason: 'role', method: req.method } });
