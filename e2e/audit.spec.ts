@@ -56,4 +56,14 @@ test('an administrator searches the audit trail and downloads it as CSV and JSON
   await expect(page.getByTestId('audit-row').filter({ hasText: 'audit.export' })).toHaveCount(2);
   await expect(page.getByTestId('audit-row').filter({ hasText: 'audit.search' }).first()).toContainText(ADMIN.email);
   await page.screenshot({ path: test.info().outputPath('audit-exports.png') });
+
+  // Signing out is recorded as well (PS3.15 User Authentication, Logout).
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/sign-in/);
+  await signInAsAdmin(page);
+  await page.goto(`/admin/audit?action=auth.sign_out&user=${encodeURIComponent(ADMIN.email)}`);
+  const signOut = page.getByTestId('audit-row').first();
+  await expect(signOut).toContainText('auth.sign_out');
+  await expect(signOut).toContainText('Logout');
+  await expect(signOut).toContainText(ADMIN.email);
 });
