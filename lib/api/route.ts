@@ -41,6 +41,10 @@ export function actorOf(principal: Principal | null, req: Request): Actor {
   };
 }
 
+function logAuditFault(error: unknown): void {
+  console.error('[audit] could not record a refused request', error);
+}
+
 /** Bearer token first (external systems), then the browser session. */
 export async function resolvePrincipal(req: Request): Promise<Principal | null> {
   const authorization = req.headers.get('authorization');
@@ -48,7 +52,7 @@ export async function resolvePrincipal(req: Request): Promise<Principal | null> 
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     // A presented credential that fails is a failed authentication: audited (never the secret itself).
     const refuse = async (reason: string, message: string) => {
-      await recordAudit(requestMeta(req.headers), { action: 'auth.token', outcome: 'failure', details: { reason, path: new URL(req.url).pathname } });
+      await recordAudit(requestMeta(req.headers), { action: 'auth.token', outcome: 'failure', details: { reason, path: new URL(req.url).pathname } }).catch(logAuditFault);
       return unauthorized(message);
     };
     if (!match?.[1]) throw await refuse('malformed', 'Malformed Authorization header; expected "Bearer <token>"');
@@ -106,18 +110,19 @@ export function withApi<P = Record<string, never>>(
             action: options.action ?? `${req.method} ${new URL(req.url).pathname}`,
             outcome: 'failure',
             details: { reason: 'not_found', malformed: true },
-          });
+          }).catch(logAuditFault);
         }
         throw error;
       });
       principal = await resolvePrincipal(req);
       if (!principal) {
         // No session (never had one, signed out, expired) and no token: a failed access too.
+        // The answer reveals nothing, so an audit fault is logged rather than turned into a 5xx.
         await recordAudit(actorOf(null, req), {
           action: options.action ?? `${req.method} ${new URL(req.url).pathname}`,
           outcome: 'failure',
           details: { reason: 'unauthenticated' },
-        });
+        }).catch(logAuditFault);
         throw unauthorized();
       }
       const actor = actorOf(principal, req);

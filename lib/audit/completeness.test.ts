@@ -19,6 +19,7 @@ let server: Awaited<ReturnType<typeof serveHandlers>>;
 let admin: { secret: string; id: string };
 let viewer: { secret: string; id: string };
 let noScope: { secret: string; id: string };
+let otherUploader: { secret: string; id: string };
 
 interface Call {
   method?: string;
@@ -71,6 +72,8 @@ beforeAll(async () => {
   admin = await createTestToken('admin');
   viewer = await createTestToken('viewer');
   noScope = await createTestToken('admin', ['reports']);
+  // Another client that may upload: someone else's upload is a 404 to it.
+  otherUploader = await createTestToken('clinician', ['studies:write']);
   server = await serveHandlers({ '/api': appRouter(['app/api']), '/dicomweb': appRouter(['app/dicomweb']) });
 });
 
@@ -102,6 +105,14 @@ describe('every access to patient data writes exactly one audit row', () => {
     const row = expectOneRow(done.rows, { action: 'upload.ingest', outcome: 'success', studyId, eventId: '110107', eventActionCode: 'C' });
     patientId = row.patientId!;
     expect(patientId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const uploadId = location.split('/').pop()!;
+    const status = await audited(`/api/uploads/${uploadId}`);
+    expect(status.status).toBe(200);
+    expectOneRow(status.rows, { action: 'upload.read', outcome: 'success', studyId, resourceId: uploadId, eventActionCode: 'R' });
+    const othersUpload = await audited(`/api/uploads/${uploadId}`, { token: otherUploader });
+    expect(othersUpload.status).toBe(404);
+    expectOneRow(othersUpload.rows, { action: 'upload.read', outcome: 'failure', studyId: null }, { tokenId: otherUploader.id, role: 'clinician' });
   });
 
   it('worklist, study detail, viewer data, image, instance file and tags', async () => {
@@ -177,7 +188,8 @@ describe('every access to patient data writes exactly one audit row', () => {
 
     const same = await audited(`/api/studies/${studyId}`, { method: 'PATCH', json: { priority: 'urgent' } });
     expect(same.status).toBe(200);
-    expect(same.rows.length, 'a change that changes nothing').toBeLessThanOrEqual(1);
+    // Nothing changed and the answer holds no patient data (id, status, priority, assignee): no row.
+    expect(same.rows).toEqual([]);
 
     const refused = await audited(`/api/studies/${studyId}`, { method: 'PATCH', token: viewer, json: { priority: 'stat' } });
     expect(refused.status).toBe(403);

@@ -71,6 +71,7 @@ const RULES: Rule[] = [
   rule(/^study\.process$/, '110111', 'E'),
   rule(/^(instance\.download|segmentation\.download)$/, '110106', 'R'),
   rule(/^dicomweb\.retrieve_(study|series|instance)$/, '110104', 'R'),
+  rule(/^upload\.read$/, '110110', 'R'),
   rule(/^(upload\.|dicomweb\.store$)/, '110107', 'C'),
   rule(/^(study\.image|instance\.|dicomweb\.)/, '110103', 'R'),
   rule(/^segmentation\.request$/, '110111', 'C'),

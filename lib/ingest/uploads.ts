@@ -4,7 +4,7 @@ import { findUpload, insertUpload, updateUpload } from '@/db/queries/uploads';
 import type { Upload } from '@/db/schema';
 import { ApiError, notFound } from '@/lib/api/errors';
 import type { Principal } from '@/lib/api/route';
-import { recordAudit, type Actor } from '@/lib/audit';
+import { auditPatientAccess, recordAudit, type Actor } from '@/lib/audit';
 import { hashFile } from '@/lib/storage';
 import { ingestFile, type IngestResult } from './ingest';
 import { displayName, parseUploadMetadata, type UploadMetadata } from './metadata';
@@ -159,9 +159,17 @@ export async function finishUpload(id: string, file: string, actor: Actor, optio
 }
 
 /** The status of one upload, for its owner (or an admin); anyone else is told it does not exist. */
-export async function getUploadStatus(principal: Principal, id: string, receivedBytes: (id: string) => Promise<number | null>): Promise<UploadSummary> {
-  const upload = await findUpload(await getDb(), id);
-  if (!upload || (!ownsUpload(principal, upload) && principal.role !== 'admin')) throw notFound('No such upload');
+export async function getUploadStatus(principal: Principal, actor: Actor, id: string, receivedBytes: (id: string) => Promise<number | null>): Promise<UploadSummary> {
+  // The status names the file and the study it became: a read of patient data, audited (upload.read).
+  const upload = await auditPatientAccess(
+    actor,
+    { action: 'upload.read', resourceType: 'upload', resourceId: id, describe: (u) => ({ studyId: u.studyId }) },
+    async () => {
+      const found = await findUpload(await getDb(), id);
+      return found && (ownsUpload(principal, found) || principal.role === 'admin') ? found : null;
+    },
+  );
+  if (!upload) throw notFound('No such upload');
   const received = upload.status === 'receiving' ? ((await receivedBytes(id)) ?? upload.receivedBytes) : upload.receivedBytes;
   return summariseUpload(upload, received);
 }

@@ -5,7 +5,7 @@ import { receivedBytes } from '@/lib/ingest/tus-server';
 
 export const dynamic = 'force-dynamic';
 
-export const GET = withApi(async ({ params, principal }) => getUploadStatus(principal, params.id, receivedBytes), {
+export const GET = withApi(async ({ params, principal, actor }) => getUploadStatus(principal, actor, params.id, receivedBytes), {
   params: z.object({ id: z.string().uuid() }),
   scope: 'studies:write',
 });
