@@ -287,7 +287,7 @@ export const savedSearches = pgTable(
 
 export const auditOutcome = pgEnum('audit_outcome', ['success', 'failure', 'denied']);
 
-/** Append-only: a trigger in the migrations rejects UPDATE and DELETE. */
+/** Append-only: a trigger rejects UPDATE, DELETE and TRUNCATE (drizzle/0001); 0007 revokes those privileges too. */
 export const auditLog = pgTable(
   'audit_log',
   {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { expect, test } from '@playwright/test';
-import { ADMIN, signInAsAdmin, SignInPage } from './support/pages';
+import { ADMIN, AppShell, signInAsAdmin, SignInPage, UsersAdminPage } from './support/pages';
 
 test('an administrator searches the audit trail and downloads it as CSV and JSON', async ({ page, browser }) => {
   test.setTimeout(120_000);
@@ -66,4 +66,38 @@ test('an administrator searches the audit trail and downloads it as CSV and JSON
   await expect(signOut).toContainText('auth.sign_out');
   await expect(signOut).toContainText('Logout');
   await expect(signOut).toContainText(ADMIN.email);
+});
+
+test('a non-administrator is refused the audit trail, and the refusals are in it', async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  await signInAsAdmin(page);
+  const viewer = { name: 'Vera Viewer', email: `vera-${randomUUID().slice(0, 8)}@hospital.test`, password: 'viewer passphrase here' };
+  const users = new UsersAdminPage(page);
+  await users.goto();
+  await users.addUser(viewer, 'viewer');
+
+  const context = await browser.newContext();
+  const viewerPage = await context.newPage();
+  const signIn = new SignInPage(viewerPage);
+  await signIn.goto();
+  await signIn.signIn(viewer.email, viewer.password);
+  await expect(viewerPage).not.toHaveURL(/sign-in/);
+  await expect(viewerPage.getByRole('link', { name: 'Audit trail' })).toHaveCount(0);
+  const pageAnswer = await viewerPage.goto('/admin/audit');
+  expect(pageAnswer?.status()).toBe(404);
+  const apiAnswer = await viewerPage.request.get('/api/audit?format=csv');
+  expect(apiAnswer.status()).toBe(403);
+  expect(await apiAnswer.json()).toMatchObject({ error: { code: 'forbidden' } });
+  await new AppShell(viewerPage).signOut();
+  await context.close();
+
+  await page.goto(`/admin/audit?user=${encodeURIComponent(viewer.email)}`);
+  const rows = page.getByTestId('audit-row');
+  await expect(rows.filter({ hasText: 'page.admin_audit' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'page.admin_audit' })).toContainText('denied');
+  await expect(rows.filter({ hasText: 'audit.search' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'audit.search' })).toContainText('viewer');
+  await expect(rows.filter({ hasText: 'auth.sign_in' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'auth.sign_out' })).toHaveCount(1);
+  await page.screenshot({ path: test.info().outputPath('audit-refusals.png') });
 });
