@@ -1,3 +1,4 @@
+// Named to sort after auth.spec.ts: specs run in file order, and auth.spec.ts starts from the first-run screen.
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { expect, test } from '@playwright/test';
