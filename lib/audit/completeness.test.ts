@@ -11,7 +11,8 @@ import { latestAuditId } from '@/db/queries/audit';
 import { auditLog, type AuditEntry } from '@/db/schema';
 import { authenticate } from '@/lib/auth/authenticate';
 import { appRouter } from '@/lib/testing/app-routes';
-import { createTestToken, createTestUser, TEST_PASSWORD } from '@/lib/testing/fixtures';
+import { getEnv } from '@/lib/env';
+import { createTestToken, createTestUser, TEST_PASSWORD, uniqueAddress } from '@/lib/testing/fixtures';
 import { serveHandlers } from '@/lib/testing/http';
 import { studyFixture } from '@/lib/testing/study-fixture';
 
@@ -263,5 +264,16 @@ describe('sign-in and sign-out write one row each', () => {
     const unknown = await rowsAfter(before);
     expect(unknown).toHaveLength(1);
     expect(unknown[0]).toMatchObject({ action: 'auth.sign_in', outcome: 'failure', userId: null, details: { reason: 'unknown_account' } });
+  });
+
+  it('a throttled attempt is one denied row (serious failure), even with the right password', async () => {
+    const user = await createTestUser('clinician');
+    const meta = { clientAddress: uniqueAddress(), userAgent: 'vitest' };
+    for (let i = 0; i < getEnv().login.maxFailuresPerAccount; i++) {
+      await expect(authenticate({ email: user.email, password: `wrong password ${i}` }, meta)).rejects.toThrow();
+    }
+    const before = await latestAuditId(await getDb());
+    await expect(authenticate({ email: user.email, password: TEST_PASSWORD }, meta)).rejects.toThrow();
+    expectOneRow(await rowsAfter(before), { action: 'auth.sign_in', outcome: 'denied', eventOutcomeIndicator: 8, clientAddress: meta.clientAddress, details: { reason: 'throttled' }, userEmail: user.email, role: null }, { tokenId: null });
   });
 });
