@@ -1,4 +1,4 @@
-import { asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../index';
 import { instances, patients, series, studies } from '../schema';
@@ -10,6 +10,45 @@ const instanceWithContext = {
   studyId: studies.id,
   patientId: studies.patientId,
 };
+
+function prepareStudyInstance(db: Database, by: { instance: boolean; series: boolean }) {
+  const where = [eq(studies.id, sql.placeholder('studyId'))];
+  if (by.instance) where.push(eq(instances.id, sql.placeholder('instanceId')));
+  if (by.series) where.push(eq(series.id, sql.placeholder('seriesId')));
+  return db
+    .select(instanceWithContext)
+    .from(instances)
+    .innerJoin(series, eq(series.id, instances.seriesId))
+    .innerJoin(studies, eq(studies.id, series.studyId))
+    .where(and(...where))
+    .orderBy(sql`${series.seriesNumber} nulls last`, asc(series.createdAt), sql`${instances.instanceNumber} nulls last`, asc(instances.createdAt))
+    .offset(sql.placeholder('offset'))
+    .limit(1)
+    .prepare(`study_instance_${by.instance ? 'i' : ''}${by.series ? 's' : ''}`);
+}
+
+// Every image request runs this: prepared once per database and selector combination.
+const studyInstanceStatements = new WeakMap<Database, Map<string, ReturnType<typeof prepareStudyInstance>>>();
+
+/**
+ * The instance an image request points at, inside one study: by id, or by position in a series
+ * (instance number order), defaulting to the first series and its first instance.
+ */
+export async function findStudyInstance(db: Database, studyId: string, select: { instanceId?: string; seriesId?: string; index?: number }) {
+  const by = { instance: !!select.instanceId, series: !!select.seriesId };
+  const key = `${by.instance}:${by.series}`;
+  let statements = studyInstanceStatements.get(db);
+  if (!statements) studyInstanceStatements.set(db, (statements = new Map()));
+  let statement = statements.get(key);
+  if (!statement) statements.set(key, (statement = prepareStudyInstance(db, by)));
+  const rows = await statement.execute({
+    studyId,
+    instanceId: select.instanceId,
+    seriesId: select.seriesId,
+    offset: select.instanceId ? 0 : (select.index ?? 0),
+  });
+  return rows[0];
+}
 
 export async function listStudyInstances(db: Executor, studyId: string) {
   return db
@@ -36,6 +75,11 @@ export async function findInstanceWithContext(db: Executor, instanceId: string) 
 /** What the audit row of an audited instance lookup records besides its outcome and patient. */
 export interface InstanceAccessAudit {
   action: string;
+  eventId: string;
+  eventTypeCode: string | null;
+  eventActionCode: string;
+  outcomeIndicatorFound: number;
+  outcomeIndicatorMissing: number;
   userId: string | null;
   userEmail: string | null;
   role: string | null;
@@ -67,10 +111,13 @@ function prepareAudited(db: Database, by: { instance: boolean; series: boolean }
       order by s.series_number nulls last, s.created_at, i.instance_number nulls last, i.created_at
       offset ${p('offset')} limit 1
     ), logged as (
-      insert into audit_log (action, outcome, user_id, user_email, role, token_id, client_address, user_agent, patient_id, study_id, resource_type, resource_id, details)
+      insert into audit_log (action, outcome, user_id, user_email, role, token_id, client_address, user_agent, patient_id, study_id, resource_type, resource_id, details,
+        event_id, event_type_code, event_action_code, event_outcome_indicator)
       select ${p('action')}::text, (case when t.id is null then 'failure' else 'success' end)::audit_outcome, ${p('userId')}::uuid, ${p('userEmail')}::text,
         ${p('role')}::text, ${p('tokenId')}::uuid, ${p('clientAddress')}::inet, ${p('userAgent')}::text, t.x_patient_id, ${p('studyId')}::uuid,
-        ${p('resourceType')}::text, ${p('resourceId')}::text, case when t.id is null then '{"reason":"not_found"}'::jsonb else '{}'::jsonb end
+        ${p('resourceType')}::text, ${p('resourceId')}::text, case when t.id is null then '{"reason":"not_found"}'::jsonb else '{}'::jsonb end,
+        ${p('eventId')}::text, ${p('eventTypeCode')}::text, ${p('eventActionCode')}::text,
+        (case when t.id is null then ${p('outcomeIndicatorMissing')}::smallint else ${p('outcomeIndicatorFound')}::smallint end)
       from (select 1) as one left join target t on true
     )
     select * from target`;

@@ -115,6 +115,12 @@ export interface StatementAudit {
   userAgent: string | null;
   resourceType: string;
   resourceId: string | null;
+  eventId: string;
+  eventTypeCode: string | null;
+  eventActionCode: string;
+  /** EventOutcomeIndicator of the row when the data is found, and when it is not. */
+  outcomeIndicatorFound: number;
+  outcomeIndicatorMissing: number;
 }
 
 /**
@@ -140,17 +146,25 @@ export async function auditPatientAccessInStatement<T>(
     userAgent: entry.userAgent ?? null,
     resourceType: access.resourceType,
     resourceId: access.resourceId ?? null,
+    eventId: entry.eventId!,
+    eventTypeCode: entry.eventTypeCode ?? null,
+    eventActionCode: entry.eventActionCode!,
+    outcomeIndicatorFound: outcomeIndicatorOf('success'),
+    outcomeIndicatorMissing: outcomeIndicatorOf('failure', { reason: 'not_found' }),
   };
   try {
     return await load(audit);
   } catch (error) {
+    // As auditPatientAccess records a load that throws.
     const code = (error as { code?: unknown }).code;
+    const status = (error as { status?: unknown }).status;
     await recordAudit(actor, {
       action: access.action,
       resourceType: access.resourceType,
       resourceId: access.resourceId ?? null,
       studyId: access.studyId ?? null,
-      outcome: 'failure',
+      outcome: status === 403 ? 'denied' : 'failure',
+      ...(typeof status === 'number' && status < 500 ? {} : { outcomeIndicator: 12 as const }),
       details: { reason: error instanceof Error ? error.name : 'error', ...(typeof code === 'string' ? { code } : {}) },
     }).catch((auditError) => console.error('[audit] could not record failed access', auditError));
     throw error;
