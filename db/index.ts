@@ -42,7 +42,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       // Keep timestamps as the driver's Date objects; app code never sees raw strings.
     });
     const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder: folder });
+    try {
+      await migrate(db, { migrationsFolder: folder });
+    } catch (error) {
+      // The database was unreachable (or the migration failed): the next attempt opens a new pool.
+      await client.end({ timeout: 1 }).catch(() => {});
+      throw error;
+    }
     return { db: db as unknown as Database, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
   }
   const { PGlite } = await import('@electric-sql/pglite');

@@ -7,7 +7,7 @@ import { ApiError } from '@/lib/api/errors';
 import { DicomParseError, extractMetadata, getString, makeTag, parseDicom, type DicomMetadata } from '@/lib/dicom';
 import { getEnv } from '@/lib/env';
 import { inspectNifti, NiftiParseError, type NiftiInspection } from '@/lib/nifti';
-import { removeObject, storeFile } from '@/lib/storage';
+import { removeObject, settleObject, storeFile } from '@/lib/storage';
 import { extractArchive, type SkippedEntry } from './archive';
 import { recogniseFormat, SNIFF_BYTES } from './formats';
 import type { UploadMetadata } from './metadata';
@@ -95,10 +95,11 @@ async function storeAndRegister(
   zeroPrefix: number,
   build: (stored: { key: string; size: number; sha256: string }) => CatalogEntry,
 ): Promise<Omit<IngestedItem, 'name' | 'format' | 'sopInstanceUid'>> {
-  const stored = await storeFile(file, { zeroPrefix });
+  const stored = await storeFile(file, { zeroPrefix, pending: true });
   try {
     const registered = await registerInstance(await getDb(), build(stored));
     if (registered.duplicate) await removeObject(stored.key);
+    else await settleObject(stored.key);
     return registered;
   } catch (error) {
     await removeObject(stored.key);
