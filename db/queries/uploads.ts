@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, like, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../index';
 import { uploads, type Upload } from '../schema';
 
@@ -58,4 +58,13 @@ export async function existingUploadIds(db: Executor, ids: string[]): Promise<Ma
   if (ids.length === 0) return new Map();
   const rows = await db.select({ id: uploads.id, status: uploads.status }).from(uploads).where(inArray(uploads.id, ids));
   return new Map(rows.map((r) => [r.id, r.status]));
+}
+
+/** Leases currently held by owners whose name starts with `prefix` (this host's processes). */
+export async function listLeasesByOwnerPrefix(db: Executor, prefix: string): Promise<{ id: string; owner: string }[]> {
+  const rows = await db
+    .select({ id: uploads.id, owner: uploads.lockOwner })
+    .from(uploads)
+    .where(and(like(uploads.lockOwner, `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`), gt(uploads.lockExpiresAt, sql`now()`)));
+  return rows.filter((r): r is { id: string; owner: string } => r.owner !== null);
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { serveHandlers } from '@/lib/testing/http';
 import { tusCreate, tusOffset, tusPatch, uploadWithFaults, type TusTarget } from '@/lib/testing/fault-client';
 import { objectPath, objectsRoot, pendingDir, storeFile, uploadsDir } from '@/lib/storage';
 import { reconcileUploads } from './recovery';
+import { releaseDeadLocalLeases } from './upload-lock';
 import { handleTusRequest, resetTusServerForTests } from './tus-server';
 
 let base: string;
@@ -145,6 +147,19 @@ describe('one writer per upload', () => {
     const res = await tusPatch(target(), url, data, 0);
     expect(res?.status).toBe(200);
     expect(JSON.parse(res!.text)).toMatchObject({ status: 'ready', sha256: sha256(data) });
+  });
+
+  it('frees at once the lease of a process on this host that died (a server killed mid-upload)', async () => {
+    const data = volume();
+    const url = await tusCreate(target(), data);
+    const id = url.split('/').pop()!;
+    const db = await getDb();
+    // pid 2^22 + 1 is above Linux's pid_max limit: no such process can be running.
+    expect(await acquireUploadLease(db, id, `${os.hostname()}:4194305:dead`, 60_000)).toBe(true);
+    expect(await acquireUploadLease(db, randomUUID(), `${os.hostname()}:${process.pid}:alive`, 60_000)).toBe(false);
+    expect((await tusPatch(target(), url, data, 0))?.status).toBe(423);
+    expect(await releaseDeadLocalLeases()).toBe(1);
+    expect((await tusPatch(target(), url, data, 0))?.status).toBe(200);
   });
 
   it('releases the lock when the client aborts', async () => {

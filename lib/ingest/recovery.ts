@@ -8,7 +8,7 @@ import type { Upload } from '@/db/schema';
 import { ApiError, isTransientFailure } from '@/lib/api/errors';
 import { isStorageKey, objectPath, objectsRoot, pendingDir, removeObject, settleObject, uploadsDir } from '@/lib/storage';
 import { cleanUpExpiredUploads } from './tus-server';
-import { isLockedHere, tryLockUpload } from './upload-lock';
+import { isLockedHere, releaseDeadLocalLeases, tryLockUpload } from './upload-lock';
 import { finishUpload } from './uploads';
 
 export interface ReconcileOptions {
@@ -85,6 +85,7 @@ export async function reconcileUploads(options: ReconcileOptions = {}): Promise<
   const pendingMs = options.pendingMs ?? 10 * 60_000;
   const report: ReconcileReport = { ingested: 0, failed: 0, deferred: 0, orphanFiles: 0, orphanObjects: 0 };
   const db = await getDb();
+  await releaseDeadLocalLeases();
   const idleSince = new Date(Date.now() - idleMs);
 
   for (const upload of await listUploadsByStatus(db, ['processing', 'receiving'], idleSince)) {

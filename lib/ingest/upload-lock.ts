@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { getDb } from '@/db';
-import { acquireUploadLease, releaseUploadLease, renewUploadLease } from '@/db/queries/uploads';
+import { acquireUploadLease, listLeasesByOwnerPrefix, releaseUploadLease, renewUploadLease } from '@/db/queries/uploads';
 import { ApiError } from '@/lib/api/errors';
 
 /**
@@ -13,7 +13,8 @@ import { ApiError } from '@/lib/api/errors';
 
 export const LEASE_MS = 10_000;
 const RENEW_MS = 3_000;
-const INSTANCE = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+const HOST = os.hostname();
+const INSTANCE = `${HOST}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 const globalForLocks = globalThis as typeof globalThis & { __imagingUploadLocks?: Set<string> };
 const held = (globalForLocks.__imagingUploadLocks ??= new Set<string>());
@@ -76,4 +77,30 @@ export async function withUploadLock<T>(id: string, fn: () => Promise<T>): Promi
 /** Whether this process is writing to the upload right now (the reconcile sweep leaves it alone). */
 export function isLockedHere(id: string): boolean {
   return held.has(id);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Frees leases of processes on this host that are gone (the server was killed mid-upload and
+ * restarted): the client resuming right after the restart need not wait for them to lapse.
+ * Leases of other hosts, and of live processes, are left to lapse or be released.
+ */
+export async function releaseDeadLocalLeases(): Promise<number> {
+  const db = await getDb();
+  let released = 0;
+  for (const lease of await listLeasesByOwnerPrefix(db, `${HOST}:`)) {
+    const pid = Number(lease.owner.slice(HOST.length + 1).split(':')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    await releaseUploadLease(db, lease.id, lease.owner);
+    released++;
+  }
+  return released;
 }
