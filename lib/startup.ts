@@ -5,6 +5,15 @@ import type { JobWorker } from '@/lib/jobs';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The driver's own words (e.g. ECONNREFUSED), not drizzle's wrapper quoting the whole query. */
+function rootCause(error: unknown): string {
+  let current = error as { cause?: unknown; code?: unknown; message?: unknown } | undefined;
+  while (current?.cause) current = current.cause as typeof current;
+  const code = typeof current?.code === 'string' ? current.code : null;
+  const message = typeof current?.message === 'string' ? current.message.split('\n')[0] : String(current);
+  return code && !message?.includes(code) ? `${code}: ${message}` : (message ?? 'unknown error');
+}
+
 /**
  * Opens (and migrates) the database, retrying while it cannot be reached: a server started
  * before PostgreSQL, or during an outage, waits for it instead of exiting. Meanwhile every
@@ -19,7 +28,7 @@ export async function waitForDatabase(options: { initialDelayMs?: number; maxDel
       return (await getDatabase()).driver;
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      log(`[db] unavailable (attempt ${attempt}: ${(error as Error).message}); retrying in ${Math.round(delay / 1000)} s`);
+      log(`[db] unavailable (attempt ${attempt}: ${rootCause(error)}); retrying in ${(delay / 1000).toFixed(1)} s`);
       await sleep(delay);
       delay = Math.min(maxDelay, delay * 2);
     }

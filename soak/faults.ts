@@ -22,6 +22,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { chromium } from '@playwright/test';
 import postgres from 'postgres';
 import { openDatabase } from '../db';
 import { insertApiToken } from '../db/queries/api-tokens';
@@ -238,6 +239,7 @@ interface Sample {
   retryAfter: string | null;
   agent: string;
   patientData: boolean;
+  ms: number;
 }
 
 async function scenarioOutage(app: App, pg: PrivatePostgres, token: string): Promise<void> {
@@ -264,12 +266,13 @@ async function scenarioOutage(app: App, pg: PrivatePostgres, token: string): Pro
     while (!stop) {
       const p = paths[(seq + w) % paths.length]!;
       const agent = `soak-outage-${seq++}`;
+      const sent = Date.now();
       try {
         const res = await fetch(`${base}${p.path}`, { headers: { Authorization: `Bearer ${token}`, 'User-Agent': agent }, signal: AbortSignal.timeout(20_000) });
         await res.arrayBuffer();
-        samples.push({ at: Date.now() - t0, path: p.path, status: res.status, retryAfter: res.headers.get('retry-after'), agent, patientData: p.patientData });
+        samples.push({ at: Date.now() - t0, path: p.path, status: res.status, retryAfter: res.headers.get('retry-after'), agent, patientData: p.patientData, ms: Date.now() - sent });
       } catch {
-        samples.push({ at: Date.now() - t0, path: p.path, status: 0, retryAfter: null, agent, patientData: p.patientData });
+        samples.push({ at: Date.now() - t0, path: p.path, status: 0, retryAfter: null, agent, patientData: p.patientData, ms: Date.now() - sent });
       }
       await sleep(50);
     }
@@ -278,7 +281,24 @@ async function scenarioOutage(app: App, pg: PrivatePostgres, token: string): Pro
   await sleep(5000);
   const downAt = Date.now() - t0;
   pg.stop('immediate');
-  await sleep(OUTAGE_MS);
+  // A browser on a page that needs the database: a clear outage page, then the page by itself.
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  const page = await browser.newPage();
+  const shots = path.join('test-results', 'soak');
+  mkdirSync(shots, { recursive: true });
+  let outagePage = 'not checked';
+  let pageStatus = 0;
+  try {
+    await sleep(2000);
+    pageStatus = (await page.goto(`${base}/sign-in`))?.status() ?? 0;
+    await page.getByRole('heading', { name: 'Service temporarily unavailable' }).waitFor({ timeout: 15_000 });
+    outagePage = (await page.getByRole('alert').innerText()).replace(/\s+/g, ' ');
+    await page.screenshot({ path: path.join(shots, 'outage-page.png') });
+  } catch (error) {
+    check(false, `outage page: ${(error as Error).message.split('\n')[0]}`);
+  }
+  check(pageStatus >= 500 && pageStatus !== 0, `the page answered ${pageStatus} during the outage`);
+  await sleep(Math.max(0, OUTAGE_MS - (Date.now() - t0 - downAt)));
   pg.start();
   const upAt = Date.now() - t0;
   // Until every path answers 200 again (without touching the server), then a little more.
@@ -291,6 +311,16 @@ async function scenarioOutage(app: App, pg: PrivatePostgres, token: string): Pro
       break;
     }
   }
+  let pageBack = false;
+  try {
+    // The outage page reloads itself every 5 s; with no account yet, /sign-in leads to /setup.
+    await page.getByRole('heading', { name: /Sign in|Create the administrator account/ }).waitFor({ timeout: 30_000 });
+    pageBack = true;
+    await page.screenshot({ path: path.join(shots, 'after-outage-page.png') });
+  } catch {
+    check(false, 'the outage page did not come back to the real page by itself');
+  }
+  await browser.close();
   await sleep(3000);
   stop = true;
   await Promise.all(workers);
@@ -326,10 +356,11 @@ async function scenarioOutage(app: App, pg: PrivatePostgres, token: string): Pro
   }
   check(processed, 'a study uploaded after the outage was not processed (job worker did not recover)');
   console.log(
-    `  ${samples.length} requests; during the outage ${during.length}: ${JSON.stringify(byStatus(during))}, all with Retry-After: ${unavailable.every((s) => s.retryAfter)}; ` +
+    `  ${samples.length} requests; during the outage ${during.length}: ${JSON.stringify(byStatus(during))}, all with Retry-After: ${unavailable.every((s) => s.retryAfter)}, answered in at most ${Math.max(0, ...during.map((s) => s.ms))} ms; ` +
       `recovered ${recoveredAt === null ? 'never' : `${((recoveredAt - upAt) / 1000).toFixed(1)} s`} after PostgreSQL returned, same process (pid ${pid}); ` +
       `${served.length} answers with patient data, ${served.length - missing.length} with their audit row; job worker processed a new study after the outage: ${processed}`,
   );
+  console.log(`  browser: /sign-in answered ${pageStatus} and showed "${outagePage}"; it came back to the real page by itself: ${pageBack} (screenshots in ${shots}/)`);
 }
 
 // ---------------------------------------------------------------------------------------------

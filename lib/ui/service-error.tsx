@@ -48,6 +48,8 @@ export function ServiceError({ reset, digest }: { reset: () => void; digest?: st
           <p>The database cannot be reached right now. Nothing you saved is lost; this page tries again every {RETRY_SECONDS} seconds.</p>
         ) : health === 'unreachable' ? (
           <p>The server cannot be reached right now; this page tries again every {RETRY_SECONDS} seconds.</p>
+        ) : health === 'checking' ? (
+          <p>This page could not be shown. Checking whether the service is available…</p>
         ) : (
           <p>This page could not be shown. Try again; if it keeps failing, tell your administrator{digest ? ` (reference ${digest})` : ''}.</p>
         )}
