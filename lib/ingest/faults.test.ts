@@ -271,6 +271,27 @@ describe('the reconcile sweep', () => {
   });
 });
 
+describe('an ingest interrupted after its catalogue commit', () => {
+  it('is ingested again without a second series or instance', async () => {
+    const db = await getDb();
+    const data = volume();
+    const url = await tusCreate(target(), data);
+    const res = await tusPatch(target(), url, data, 0);
+    const summary = JSON.parse(res!.text) as Summary;
+    // The crash: the rows are committed, the upload is still `processing` with its file.
+    const id = url.split('/').pop()!;
+    writeFileSync(path.join(uploadsDir(), id), data);
+    await db.update(uploads).set({ status: 'processing', updatedAt: new Date(Date.now() - 3_600_000) }).where(eq(uploads.id, id));
+    await reconcileUploads({ idleMs: 0 });
+    const after = await findUpload(db, id);
+    expect(after).toMatchObject({ status: 'ready', studyId: summary.studyId });
+    const rows = await db.select({ id: instances.id }).from(instances).where(eq(instances.uploadId, id));
+    expect(rows.map((r) => r.id)).toEqual([summary.result.items[0]!.instanceId]);
+    expect((after!.result as { duplicates: number }).duplicates).toBe(1);
+    expect(existsSync(path.join(uploadsDir(), id))).toBe(false);
+  });
+});
+
 /** tmpfs needs root (mount); elsewhere these tests say why they are skipped. */
 function canMount(): boolean {
   if (process.getuid?.() !== 0) return false;

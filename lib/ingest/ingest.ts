@@ -214,7 +214,9 @@ async function inspectNiftiFile(file: string): Promise<NiftiInspection> {
 async function ingestNifti(file: string, ctx: IngestContext, name: string | null): Promise<IngestedItem> {
   const inspection = await inspectNiftiFile(file);
   const { header } = inspection;
-  const sopInstanceUid = uidFromUuid();
+  // Name-based on the upload and the content: ingesting the same upload again (after a crash
+  // between the catalogue commit and the upload's `ready`) finds it instead of adding a series.
+  let sopInstanceUid = '';
   const registered = await storeAndRegister(file, 0, (stored) => ({
     patient: {
       patientKey: ctx.metadata.patientId || `NIFTI-${ctx.uploadId.slice(0, 8).toUpperCase()}`,
@@ -229,12 +231,12 @@ async function ingestNifti(file: string, ctx: IngestContext, name: string | null
       createdBy: ctx.userId,
     },
     series: {
-      seriesInstanceUid: uidFromUuid(),
+      seriesInstanceUid: uidFromName('nifti-series', ctx.uploadId, name ?? '', stored.sha256),
       modality: ctx.metadata.modality ?? 'OT',
       description: name ?? (header.description || null),
     },
     instance: {
-      sopInstanceUid,
+      sopInstanceUid: (sopInstanceUid = uidFromName('nifti-instance', ctx.uploadId, name ?? '', stored.sha256)),
       format: 'nifti',
       storageKey: stored.key,
       sizeBytes: stored.size,

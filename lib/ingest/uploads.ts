@@ -119,8 +119,9 @@ export async function finishUpload(id: string, file: string, actor: Actor): Prom
     });
     const summary = resultSummary(result);
     const first = result.items[0];
-    await updateUpload(db, id, { status: 'ready', studyId: first?.studyId ?? null, result: summary });
-    final = true;
+    // Processing request and audit row before `ready`: if the database goes away in between, the
+    // upload stays `processing` and is ingested again (idempotently) rather than left without
+    // its job or its audit row.
     // Decoding and rendering checks run as durable jobs, not inside the upload request.
     const { requestProcessing } = await import('@/lib/imaging/processing');
     for (const studyId of summary.studyIds) await requestProcessing(studyId, upload.userId);
@@ -133,6 +134,8 @@ export async function finishUpload(id: string, file: string, actor: Actor): Prom
       studyId: first?.studyId,
       details: { instances: summary.instances, duplicates: summary.duplicates, skipped: summary.skipped.length, studies: summary.studyIds.length, sha256 },
     }, db);
+    await updateUpload(db, id, { status: 'ready', studyId: first?.studyId ?? null, result: summary });
+    final = true;
     return summariseUpload((await findUpload(db, id))!);
   } catch (error) {
     if (error instanceof ApiError && !isTransientFailure(error)) {
