@@ -15,7 +15,7 @@
  * D. Disk full (a 64 MB tmpfs as DATA_DIR, root only): 507 insufficient_storage while receiving
  *    and while ingesting; the upload resumes and finishes byte-identical once space is back.
  *
- * Ports: SOAK_PORT (default 3240, C uses +1, D +2), SOAK_PG_PORT (default 5441).
+ * Ports: SOAK_FAULT_PORT (default 3240, C uses +1, D +2), SOAK_FAULT_PG_PORT (default 5441).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -30,9 +30,9 @@ import { generateApiTokenSecret } from '../lib/auth/tokens';
 import { tusCreate, tusOffset, tusPatch, uploadWithFaults, type TusTarget } from '../lib/testing/fault-client';
 import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from '../lib/testing/private-postgres';
 
-const PORT = Number(process.env.SOAK_PORT ?? 3240);
-const PG_PORT = Number(process.env.SOAK_PG_PORT ?? 5441);
-const UPLOADS = Number(process.env.SOAK_UPLOADS ?? 50);
+const PORT = Number(process.env.SOAK_FAULT_PORT ?? 3240);
+const PG_PORT = Number(process.env.SOAK_FAULT_PG_PORT ?? 5441);
+const UPLOADS = Number(process.env.SOAK_FAULT_UPLOADS ?? 50);
 const OUTAGE_MS = Number(process.env.SOAK_OUTAGE_SECONDS ?? 30) * 1000;
 const AUTH_SECRET = randomBytes(32).toString('base64');
 
@@ -500,7 +500,7 @@ async function main(): Promise<void> {
     const token = await makeToken(app.databaseUrl);
     spawnApp(app);
     await waitHealthy(app);
-    const only = process.env.SOAK_ONLY?.split(',');
+    const only = process.env.SOAK_FAULT_ONLY?.split(',');
     if (!only || only.includes('A')) await scenarioUploads(app, token);
     if (!only || only.includes('B')) await scenarioOutage(app, pg, token);
     await killApp(app, 'SIGTERM');
