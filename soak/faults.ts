@@ -292,7 +292,7 @@ async function scenarioOutage(app: App, pg: PrivatePostgres, token: string): Pro
     await sleep(2000);
     pageStatus = (await page.goto(`${base}/sign-in`))?.status() ?? 0;
     await page.getByRole('heading', { name: 'Service temporarily unavailable' }).waitFor({ timeout: 15_000 });
-    outagePage = (await page.getByRole('alert').innerText()).replace(/\s+/g, ' ');
+    outagePage = (await page.getByTestId('service-error').innerText()).replace(/\s+/g, ' ');
     await page.screenshot({ path: path.join(shots, 'outage-page.png') });
   } catch (error) {
     check(false, `outage page: ${(error as Error).message.split('\n')[0]}`);
