@@ -1,5 +1,6 @@
-import { getDatabase } from '@/db';
+import { getDatabase, getDb } from '@/db';
 import { isDatabaseUnavailable } from '@/lib/api/errors';
+import { readAuditPrivileges } from '@/db/queries/audit';
 import { EnvError, getEnv } from '@/lib/env';
 import type { JobWorker } from '@/lib/jobs';
 
@@ -39,6 +40,11 @@ export async function waitForDatabase(options: { initialDelayMs?: number; maxDel
 async function startBackgroundWork(): Promise<JobWorker> {
   const driver = await waitForDatabase();
   console.log(`[db] ${driver} ready, migrations applied`);
+  if (driver === 'postgres') {
+    const { describeAuditProtection } = await import('@/lib/audit/protection');
+    const warning = describeAuditProtection(await readAuditPrivileges(await getDb()));
+    if (warning) console.warn(`[audit] ${warning}`);
+  }
   const { startUploadMaintenance } = await import('@/lib/ingest/recovery');
   startUploadMaintenance();
   // Handlers first: a job claimed before its handler exists would fail as an unknown kind.

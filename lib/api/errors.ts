@@ -25,6 +25,13 @@ export type ApiErrorCode =
   | 'database_unavailable'
   | 'locked'
   | 'insufficient_storage'
+  | 'ai_not_configured'
+  | 'ai_auth_failed'
+  | 'ai_quota_exceeded'
+  | 'ai_timeout'
+  | 'ai_blocked'
+  | 'ai_invalid_output'
+  | 'ai_unavailable'
   | 'internal_error';
 
 /** An error whose message is safe to show the caller; anything else becomes a generic 500. */

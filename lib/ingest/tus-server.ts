@@ -11,8 +11,8 @@ import { z } from 'zod';
 import { getDb } from '@/db';
 import { findUpload } from '@/db/queries/uploads';
 import type { Upload } from '@/db/schema';
-import { ApiError, conflict, errorResponse, forbidden, isTransientFailure, notFound, toErrorResponse, transientError, unauthorized, type ApiErrorCode } from '@/lib/api/errors';
-import { actorOf, resolvePrincipal, type Principal } from '@/lib/api/route';
+import { ApiError, conflict, errorResponse, forbidden, isTransientFailure, notFound, toErrorResponse, transientError, type ApiErrorCode } from '@/lib/api/errors';
+import { actorOf, authenticateRequest, type Principal } from '@/lib/api/route';
 import { tokenHasScope } from '@/lib/auth/scopes';
 import { recordAudit, type Actor } from '@/lib/audit';
 import { getEnv } from '@/lib/env';
@@ -221,8 +221,7 @@ function withHeaders(res: Response, method: string): Response {
 export async function handleTusRequest(req: Request): Promise<Response> {
   try {
     if (req.method === 'OPTIONS') return withHeaders(await getTusServer().handleWeb(req), 'OPTIONS');
-    const principal = await resolvePrincipal(req);
-    if (!principal) throw unauthorized();
+    const principal = await authenticateRequest(req, 'upload.create');
     const actor = actorOf(principal, req);
     if (!(UPLOAD_ROLES as readonly string[]).includes(principal.role)) {
       await recordAudit(actor, { action: 'upload.create', outcome: 'denied', details: { reason: 'role', method: req.method } });

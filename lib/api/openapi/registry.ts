@@ -18,10 +18,18 @@ export interface ResponseDef {
   description: string;
   /** JSON body (application/json unless `contentType` says e.g. application/dicom+json). */
   schema?: z.ZodType;
-  /** Media type(s) of the body; several for negotiated bodies (image/png, image/jpeg, …). */
+  /**
+   * Media type(s) of the body; several for negotiated bodies (image/png, image/jpeg, …). With
+   * several, `schema` applies to the JSON ones only (application/json beside text/csv).
+   */
   contentType?: string | string[];
   /** Headers the response always has, name → description (responses.test.ts checks they are sent). */
   headers?: Record<string, string>;
+  /**
+   * Further media types of the same status with their own schema, e.g. a streamed variant of a
+   * JSON answer: for application/x-ndjson the schema describes the lines as an array.
+   */
+  alsoContent?: { type: string; schema: z.ZodType }[];
 }
 
 export interface EndpointDef {

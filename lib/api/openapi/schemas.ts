@@ -204,11 +204,6 @@ export const uploadSummarySchema = z.object({
   updatedAt: timestamp,
 });
 
-/** PATCH /api/studies/{id}: the study's workflow fields after the change (not the whole study). */
-export const studyWorkflowSchema = z.object({
-  study: z.object({ id: uuid, status: studyStatus, priority, updatedAt: timestamp, assignee: assigneeSchema }),
-});
-
 export const assigneeListSchema = z.object({
   assignees: z.array(userRefSchema.extend({ role: z.enum(ASSIGNEE_ROLES) })).describe('Active radiologists and administrators, by name'),
 });
@@ -240,6 +235,10 @@ export const auditEntrySchema = z.object({
   clientAddress: nullableText,
   userAgent: nullableText,
   details: z.record(z.string(), z.unknown()),
+  eventId: nullableText.describe('DICOM PS3.15 EventID (DCM code value); null on rows written before it was recorded'),
+  eventTypeCode: nullableText.describe('PS3.15 EventTypeCode (DCM code value), where one applies'),
+  eventActionCode: z.enum(['C', 'R', 'U', 'D', 'E']).nullable().describe('PS3.15 EventActionCode'),
+  eventOutcomeIndicator: z.union([z.literal(0), z.literal(4), z.literal(8), z.literal(12)]).nullable().describe('PS3.15 EventOutcomeIndicator'),
 });
 
 export const studyAuditTrailSchema = z.object({

@@ -4,6 +4,8 @@
  * and exported method under app/api and app/dicomweb is described, and validates real responses.
  */
 import type { EndpointDef } from '../registry';
+import { aiEndpoints } from './ai';
+import { auditEndpoints } from './audit';
 import { coreEndpoints } from './core';
 import { dicomwebEndpoints } from './dicomweb';
 import { segmentationEndpoints } from './segmentation';
@@ -17,7 +19,9 @@ export const ALL_ENDPOINTS: EndpointDef[] = [
   ...studyEndpoints,
   ...worklistEndpoints,
   ...segmentationEndpoints,
+  ...aiEndpoints,
   ...uploadEndpoints,
   ...tokenEndpoints,
+  ...auditEndpoints,
   ...dicomwebEndpoints,
 ];
