@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../index';
 import { instances, patients, series, studies } from '../schema';
 
@@ -69,4 +69,14 @@ export async function findInstanceWithContext(db: Executor, instanceId: string) 
     .innerJoin(patients, eq(patients.id, studies.patientId))
     .where(eq(instances.id, instanceId));
   return row;
+}
+
+/** Which of these storage keys an instance references (as its file or its browser copy). */
+export async function referencedStorageKeys(db: Executor, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db
+    .select({ key: instances.storageKey, browser: instances.browserStorageKey })
+    .from(instances)
+    .where(or(inArray(instances.storageKey, keys), inArray(instances.browserStorageKey, keys)));
+  return new Set(rows.flatMap((r) => [r.key, r.browser]).filter((k): k is string => k !== null && keys.includes(k)));
 }

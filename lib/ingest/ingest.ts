@@ -7,7 +7,7 @@ import { ApiError } from '@/lib/api/errors';
 import { DicomParseError, extractMetadata, getString, makeTag, parseDicom, type DicomMetadata } from '@/lib/dicom';
 import { getEnv } from '@/lib/env';
 import { inspectNifti, NiftiParseError, type NiftiInspection } from '@/lib/nifti';
-import { removeObject, storeFile } from '@/lib/storage';
+import { removeObject, settleObject, storeFile } from '@/lib/storage';
 import { extractArchive, type SkippedEntry } from './archive';
 import { recogniseFormat, SNIFF_BYTES } from './formats';
 import type { UploadMetadata } from './metadata';
@@ -95,10 +95,11 @@ async function storeAndRegister(
   zeroPrefix: number,
   build: (stored: { key: string; size: number; sha256: string }) => CatalogEntry,
 ): Promise<Omit<IngestedItem, 'name' | 'format' | 'sopInstanceUid'>> {
-  const stored = await storeFile(file, { zeroPrefix });
+  const stored = await storeFile(file, { zeroPrefix, pending: true });
   try {
     const registered = await registerInstance(await getDb(), build(stored));
     if (registered.duplicate) await removeObject(stored.key);
+    else await settleObject(stored.key);
     return registered;
   } catch (error) {
     await removeObject(stored.key);
@@ -213,7 +214,9 @@ async function inspectNiftiFile(file: string): Promise<NiftiInspection> {
 async function ingestNifti(file: string, ctx: IngestContext, name: string | null): Promise<IngestedItem> {
   const inspection = await inspectNiftiFile(file);
   const { header } = inspection;
-  const sopInstanceUid = uidFromUuid();
+  // Name-based on the upload and the content: ingesting the same upload again (after a crash
+  // between the catalogue commit and the upload's `ready`) finds it instead of adding a series.
+  let sopInstanceUid = '';
   const registered = await storeAndRegister(file, 0, (stored) => ({
     patient: {
       patientKey: ctx.metadata.patientId || `NIFTI-${ctx.uploadId.slice(0, 8).toUpperCase()}`,
@@ -228,12 +231,12 @@ async function ingestNifti(file: string, ctx: IngestContext, name: string | null
       createdBy: ctx.userId,
     },
     series: {
-      seriesInstanceUid: uidFromUuid(),
+      seriesInstanceUid: uidFromName('nifti-series', ctx.uploadId, name ?? '', stored.sha256),
       modality: ctx.metadata.modality ?? 'OT',
       description: name ?? (header.description || null),
     },
     instance: {
-      sopInstanceUid,
+      sopInstanceUid: (sopInstanceUid = uidFromName('nifti-instance', ctx.uploadId, name ?? '', stored.sha256)),
       format: 'nifti',
       storageKey: stored.key,
       sizeBytes: stored.size,
