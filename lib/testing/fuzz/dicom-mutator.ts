@@ -375,7 +375,7 @@ function weighted<T extends { weight: number }>(rng: Rng, table: Record<string, 
 /** One mutant of the template, fully determined by `rng`'s seed. */
 export function mutateDicom(t: DicomTemplate, rng: Rng): Mutant {
   const notes: string[] = [];
-  let body = Buffer.from(t.body);
+  let body: Buffer = Buffer.from(t.body);
   const rounds = rng.pick([1, 1, 1, 2, 2, 3]);
   for (let i = 0; i < rounds; i++) {
     if (rng.chance(0.2)) continue;
@@ -394,4 +394,30 @@ export function mutateDicom(t: DicomTemplate, rng: Rng): Mutant {
     notes.push(result.note);
   }
   return { data: file, mutations: notes };
+}
+
+/**
+ * The template with a SOP Instance UID of its own (same length, last digits replaced by `n`), so
+ * that every variant that is accepted is stored and checked, instead of being a duplicate.
+ */
+export function withInstanceNumber(t: DicomTemplate, n: number): DicomTemplate {
+  const file = Buffer.from(t.file);
+  const body = t.dataset.deflated ? Buffer.from(t.body) : file;
+  const digits = String(n);
+  const patch = (buf: Buffer, l: Located | undefined) => {
+    if (!l || !l.element.length) return;
+    const { valueOffset, length } = l.element;
+    let end = valueOffset + length;
+    while (end > valueOffset && (buf[end - 1] === 0 || buf[end - 1] === 0x20)) end--;
+    // Replace digit characters from the end, skipping dots, keeping at least the root.
+    let i = digits.length - 1;
+    for (let p = end - 1; p > valueOffset + 4 && i >= 0; p--) {
+      if (buf[p] === 0x2e) continue;
+      buf[p] = digits.charCodeAt(i--);
+    }
+  };
+  const meta = t.elements.find((e) => e.element.tag === TAG.mediaSopUid && e.depth === 0);
+  if (meta && t.dataset.meta?.elements.get(TAG.mediaSopUid) === meta.element) patch(file, meta);
+  patch(body, t.elements.find((e) => e.element.tag === TAG.sopUid && e.depth === 0));
+  return { ...t, file, body };
 }

@@ -275,7 +275,7 @@ function weighted<T extends { weight: number }>(rng: Rng, table: Record<string, 
 /** One mutant of the template, fully determined by `rng`'s seed. */
 export function mutateNifti(t: NiftiTemplate, rng: Rng): Mutant {
   const notes: string[] = [];
-  let raw = Buffer.from(t.raw);
+  let raw: Buffer = Buffer.from(t.raw);
   const gzipLayerOnly = t.gzip && rng.chance(0.2);
   if (!gzipLayerOnly) {
     for (let i = rng.pick([1, 1, 2, 3]); i > 0; i--) {
@@ -288,7 +288,7 @@ export function mutateNifti(t: NiftiTemplate, rng: Rng): Mutant {
   // Plain files are sometimes sent compressed, compressed ones sometimes plain.
   const gzip = rng.chance(0.15) ? !t.gzip : t.gzip;
   if (!gzip) return { data: raw, mutations: [...notes, ...(gzip !== t.gzip ? ['sent uncompressed'] : [])] };
-  let gz = gzipSync(raw, { level: 1 });
+  let gz: Buffer = gzipSync(raw, { level: 1 });
   if (gzipLayerOnly || rng.chance(0.1)) {
     const [, m] = weighted(rng, GZIP_MUTATIONS);
     const result = m.apply(gz, rng);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { dicomCorpus, niftiCorpus } from '@/lib/testing/corpus';
-import { dicomTemplate, mutateDicom, type DicomTemplate, type Mutant } from './dicom-mutator';
+import { dicomTemplate, mutateDicom, withInstanceNumber, type DicomTemplate, type Mutant } from './dicom-mutator';
 import { mutateNifti, niftiTemplate, type NiftiTemplate } from './nifti-mutator';
 import { Rng, variantSeed } from './prng';
 
@@ -57,7 +57,8 @@ export function* variants(sources: FuzzSource[], kind: 'dicom' | 'nifti', count:
 function variantOf(t: Template, kind: 'dicom' | 'nifti', index: number, seed: number): Variant {
   const s = variantSeed(seed, t.source.id, index);
   const rng = new Rng(s);
-  const mutant = kind === 'dicom' ? mutateDicom(t.dicom!, rng) : mutateNifti(t.nifti!, rng);
+  // 9 digits from the variant's seed: a fresh SOP Instance UID per variant (collisions are rare and harmless).
+  const mutant = kind === 'dicom' ? mutateDicom(withInstanceNumber(t.dicom!, 100_000_000 + (s % 900_000_000)), rng) : mutateNifti(t.nifti!, rng);
   return { ...mutant, kind, source: t.source.id, index, seed: s };
 }
 
