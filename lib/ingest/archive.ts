@@ -6,7 +6,7 @@ import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { ApiError } from '@/lib/api/errors';
 import { scratchFile } from '@/lib/storage';
 import { Crc32 } from './crc32';
-import { displayName } from './metadata';
+import { displayName, printableText } from './metadata';
 
 export interface ExtractedEntry {
   /** The entry's name for display only; never used to build a path. */
@@ -27,7 +27,7 @@ export interface ArchiveLimits {
   maxEntries: number;
 }
 
-const invalidArchive = (message: string) => new ApiError(422, 'invalid_archive', message);
+const invalidArchive = (message: string) => new ApiError(422, 'invalid_archive', printableText(message));
 const tooLarge = (message: string) => new ApiError(413, 'payload_too_large', message);
 
 function openZip(file: string): Promise<ZipFile> {

@@ -13,7 +13,7 @@ import { recogniseFormat, SNIFF_BYTES } from './formats';
 import { parseDicomHeader, parseNifti } from './parse-pool';
 import type { DicomHeader } from './parse-tasks';
 import { findUidProblem } from './validate-dicom';
-import type { UploadMetadata } from './metadata';
+import { printableText, type UploadMetadata } from './metadata';
 import { uidFromName, uidFromUuid } from './uid';
 
 export interface IngestContext {
@@ -296,7 +296,7 @@ export async function ingestFile(file: string, ctx: IngestContext): Promise<Inge
         items.push(await ingestSingle(entry.file, ctx, entry.name, true));
       } catch (error) {
         if (!(error instanceof ApiError) || error.status >= 500) throw error;
-        skipped.push({ name: entry.name, code: error.code, message: error.message });
+        skipped.push({ name: entry.name, code: error.code, message: printableText(error.message) });
       } finally {
         await rm(entry.file, { force: true });
       }

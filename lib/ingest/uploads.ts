@@ -7,7 +7,7 @@ import type { Principal } from '@/lib/api/route';
 import { recordAudit, type Actor } from '@/lib/audit';
 import { hashFile } from '@/lib/storage';
 import { ingestFile, type IngestResult } from './ingest';
-import { displayName, parseUploadMetadata, type UploadMetadata } from './metadata';
+import { displayName, parseUploadMetadata, printableText, type UploadMetadata } from './metadata';
 
 /** Roles that may send images in; viewers only look. */
 export const UPLOAD_ROLES = ['admin', 'radiologist', 'clinician'] as const;
@@ -131,13 +131,15 @@ export async function finishUpload(id: string, file: string, actor: Actor): Prom
     return summariseUpload((await findUpload(db, id))!);
   } catch (error) {
     if (error instanceof ApiError) {
-      await updateUpload(db, id, { status: 'failed', errorCode: error.code, errorMessage: error.message });
+      // Parser messages quote what the file held (entry names, tag values): keep them storable.
+      const message = printableText(error.message);
+      await updateUpload(db, id, { status: 'failed', errorCode: error.code, errorMessage: message });
       await recordAudit(actor, {
         action: 'upload.ingest',
         outcome: 'failure',
         resourceType: 'upload',
         resourceId: id,
-        details: { code: error.code, message: error.message, ...(error.details && typeof error.details === 'object' && 'reason' in error.details ? { reason: (error.details as { reason: unknown }).reason } : {}) },
+        details: { code: error.code, message, ...(error.details && typeof error.details === 'object' && 'reason' in error.details ? { reason: (error.details as { reason: unknown }).reason } : {}) },
       }, db);
     }
     throw error;

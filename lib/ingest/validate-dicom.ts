@@ -15,9 +15,9 @@ export interface DicomProblem {
   message: string;
 }
 
-// PS3.5 9.1: digits and dots, at most 64 characters. Leading zeros and empty components are
-// tolerated (old writers produce them); anything else is not a UID but text smuggled into one.
-const UID_SYNTAX = /^[0-9.]{1,64}$/;
+// PS3.5 9.1: digits and dots, starting with a digit, at most 64 characters. Leading zeros and
+// empty components are tolerated (old writers produce them); anything else is not a UID but text smuggled into one.
+const UID_SYNTAX = /^(?=.{1,64}$)[0-9]+(\.[0-9]*)*$/;
 
 const UID_ATTRIBUTES = [
   ['Study Instance UID', 'studyInstanceUid'],
