@@ -99,10 +99,14 @@ export function withPolyglotPreamble(file: Uint8Array, kind: keyof typeof POLYGL
 }
 
 function u16(buf: Buffer, pos: number, value: number, le: boolean) {
-  if (pos + 2 <= buf.length) (le ? buf.writeUInt16LE(value & 0xffff, pos) : buf.writeUInt16BE(value & 0xffff, pos));
+  if (pos + 2 > buf.length) return;
+  if (le) buf.writeUInt16LE(value & 0xffff, pos);
+  else buf.writeUInt16BE(value & 0xffff, pos);
 }
 function u32(buf: Buffer, pos: number, value: number, le: boolean) {
-  if (pos + 4 <= buf.length) (le ? buf.writeUInt32LE(value >>> 0, pos) : buf.writeUInt32BE(value >>> 0, pos));
+  if (pos + 4 > buf.length) return;
+  if (le) buf.writeUInt32LE(value >>> 0, pos);
+  else buf.writeUInt32BE(value >>> 0, pos);
 }
 
 function find(t: DicomTemplate, tag: number): Located | undefined {
