@@ -72,14 +72,27 @@ async function waitForHealth(timeoutMs = 120_000): Promise<void> {
 let starting: Promise<void> | null = null;
 
 /** Starts the server (once, however many uploads notice it is gone). */
-function startServer(): Promise<void> {
-  starting ??= spawnServer().finally(() => (starting = null));
+function startServer(extraEnv: Record<string, string> = {}): Promise<void> {
+  starting ??= spawnServer(extraEnv).finally(() => (starting = null));
   return starting;
 }
 
-async function spawnServer(): Promise<void> {
+/** Stops the server on purpose and starts it again with `extraEnv`. */
+async function restartServer(extraEnv: Record<string, string>): Promise<void> {
+  const old = server;
+  expectedStop = true;
+  if (old) {
+    const exited = new Promise((r) => old.once('exit', r));
+    old.kill();
+    await exited;
+  }
+  expectedStop = false;
+  await startServer(extraEnv);
+}
+
+async function spawnServer(extraEnv: Record<string, string>): Promise<void> {
   const child = spawn('node', ['node_modules/next/dist/bin/next', 'start', '-H', '127.0.0.1', '-p', String(PORT)], {
-    env: { ...process.env, NODE_ENV: 'production', DATA_DIR: dataDir, DATABASE_URL: dbUrl },
+    env: { ...process.env, NODE_ENV: 'production', DATA_DIR: dataDir, DATABASE_URL: dbUrl, ...extraEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => {
@@ -245,7 +258,40 @@ async function main() {
     }
     console.log(`[fuzz] hostile ids in URLs: ${Object.entries(urlResults).map(([s, n]) => `${s}: ${n}`).join(', ')}`);
 
-    const all = [...tallies.dicom.failures, ...tallies.nifti.failures];
+    // Bombs and worker limits against the production build (worker chunks bundled by Turbopack).
+    const { gzipBomb, deflateBomb, rawZip, manyElementsDicom } = await import('../lib/testing/fuzz/bombs');
+    const { nifti1Header } = await import('../lib/nifti/test-helpers');
+    const { studyFixture } = await import('../lib/testing/study-fixture');
+    const limitFailures: string[] = [];
+    const timed = async (label: string, data: Buffer, expect: (status: number, reason: string | undefined) => boolean) => {
+      const pid = server!.pid!;
+      const before = rssOf(pid);
+      let peak = before;
+      const timer = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 5);
+      const t0 = performance.now();
+      const outcome = await uploadOnce(data, { sha256: sha256(data), filename: label });
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      const status = 'status' in outcome ? outcome.status : 0;
+      const error = 'body' in outcome ? (outcome.body as { error?: { code?: string; details?: { reason?: string } } } | null)?.error : undefined;
+      const ok = expect(status, error?.details?.reason ?? error?.code);
+      console.log(`[fuzz] ${label} (${(data.length / 1024 / 1024).toFixed(1)} MB): ${status} ${error?.code ?? ''}${error?.details?.reason ? `/${error.details.reason}` : ''} in ${ms.toFixed(0)} ms (upload included), server RSS +${((peak - before) / 1024 / 1024).toFixed(1)} MB${ok ? '' : '  <-- UNEXPECTED'}`);
+      if (!ok) limitFailures.push(label);
+    };
+    const GiB = 1024 ** 3;
+    await timed('nii.gz bomb: 16^3 header + 4 GiB of zeros', gzipBomb(nifti1Header({ dims: [16, 16, 16], datatype: 4, bitpix: 16 }), 4 * GiB).data, (s, r) => s === 422 && r === 'trailing_data');
+    const kernel = deflateBomb(Buffer.alloc(0), 960 * 1024 * 1024);
+    await timed('zip bomb: 10 overlapping entries declaring 9.4 GiB', rawZip([{ name: 'a.dcm', deflated: kernel }, ...Array.from({ length: 9 }, (_, i) => ({ name: `b${i}.dcm`, deflated: kernel, sameDataAs: 0 }))]), (s) => s === 413);
+    await timed('zip entry declaring 1 MiB, inflating to 4 GiB', rawZip([{ name: 'a.dcm', deflated: deflateBomb(Buffer.alloc(0), 4 * GiB), declared: { size: 1024 * 1024 } }]), (s) => s === 413 || s === 422);
+    await restartServer({ INGEST_WORKER_MEMORY_MB: '48' });
+    await timed('300,000-element DICOM, INGEST_WORKER_MEMORY_MB=48', manyElementsDicom(300_000), (s, r) => s === 422 && r === 'parse_memory_limit');
+    await timed('a valid file after that', studyFixture('mr_small_explicit_le').data, (s) => s === 200);
+    await restartServer({ INGEST_PARSE_TIMEOUT_MS: '1' });
+    await timed('a valid file, INGEST_PARSE_TIMEOUT_MS=1', studyFixture('ct_small_explicit_le').data, (s, r) => s === 422 && r === 'parse_timeout');
+    await restartServer({});
+    await timed('a valid file with the default limits', studyFixture('ct_small_explicit_le').data, (s) => s === 200);
+
+    const all = [...tallies.dicom.failures, ...tallies.nifti.failures, ...limitFailures.map((l) => `limit check failed: ${l}`)];
     const totalMs = performance.now() - started;
     console.log(`\n[fuzz] SUMMARY (seed ${SEED}, ${((totalMs / 1000) / 60).toFixed(1)} min, ${((tallies.dicom.variants + tallies.nifti.variants) / (totalMs / 1000)).toFixed(1)} uploads/s, server peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB)`);
     console.log(`[fuzz] ${formatTally('DICOM', tallies.dicom)}`);

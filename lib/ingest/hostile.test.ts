@@ -13,7 +13,7 @@ import { writeDicom } from '@/lib/dicom/writer';
 import { resetEnvForTests } from '@/lib/env';
 import { nifti1Header } from '@/lib/nifti/test-helpers';
 import { dataDir, objectPath } from '@/lib/storage';
-import { deflateBomb, gzipBomb, rawZip } from '@/lib/testing/fuzz/bombs';
+import { deflateBomb, gzipBomb, manyElementsDicom, rawZip } from '@/lib/testing/fuzz/bombs';
 import { HOSTILE_PATH_STRINGS, withPolyglotPreamble } from '@/lib/testing/fuzz/dicom-mutator';
 import { createTestToken } from '@/lib/testing/fixtures';
 import { serveHandlers } from '@/lib/testing/http';
@@ -185,35 +185,18 @@ describe('decompression bombs', () => {
 });
 
 describe('parse workers under memory and time limits', () => {
-  // 300,000 distinct private elements in 3 MB: cheap to send, ~100 MB of parsed objects.
-  function manyElements(count: number): Buffer {
-    const parts = Buffer.alloc(count * 10);
-    for (let i = 0; i < count; i++) {
-      const group = 0x0011 + 2 * Math.floor(i / 0xff00);
-      const element = 0x1000 + (i % 0xef00);
-      const at = i * 10;
-      parts.writeUInt16LE(group, at);
-      parts.writeUInt16LE(element, at + 2);
-      parts.write('LO', at + 4, 'latin1');
-      parts.writeUInt16LE(2, at + 6);
-      parts.write('ab', at + 8, 'latin1');
-    }
-    const head = writeDicom([{ tag: 0x0020000d, vr: 'UI', value: '1.2.3.4' }], { sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.3.4.5' });
-    return Buffer.concat([head, parts]);
-  }
-
   it('refuses with a 422 a file that exhausts the worker heap, and the next upload is served', async () => {
     await withEnv({ INGEST_WORKER_MEMORY_MB: '48' }, async () => {
       const fine = studyFixture('mr_small_explicit_le');
       expect((await upload(fine.data)).status).toBe(200);
-      const heavy = await upload(manyElements(300_000));
+      const heavy = await upload(manyElementsDicom(300_000));
       expect(heavy.status).toBe(422);
       expect((heavy.body as ErrorBody).error).toMatchObject({ code: 'invalid_dicom', details: { reason: 'parse_memory_limit' } });
       const after = studyFixture('mr_small_explicit_le');
       expect((await upload(after.data)).status).toBe(200);
     });
     // With the default limit the same file parses (and is refused for what it is, not for memory).
-    const normal = await upload(manyElements(300_000));
+    const normal = await upload(manyElementsDicom(300_000));
     expect((normal.body as ErrorBody).error?.details?.reason).not.toBe('parse_memory_limit');
   }, 120_000);
 

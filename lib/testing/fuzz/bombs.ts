@@ -1,4 +1,5 @@
 import { constants, crc32, deflateRawSync } from 'node:zlib';
+import { writeDicom } from '@/lib/dicom/writer';
 
 /**
  * Real decompression bombs, built small: a raw deflate block of CHUNK zeros ending in a full
@@ -104,4 +105,24 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
   end.writeUInt32LE(cd.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
+}
+
+/**
+ * A memory bomb for a DICOM parser: `count` distinct private elements of 10 bytes each, so 3 MB
+ * on the wire become some 100 MB of parsed objects at 300,000 elements.
+ */
+export function manyElementsDicom(count: number): Buffer {
+  const parts = Buffer.alloc(count * 10);
+  for (let i = 0; i < count; i++) {
+    const group = 0x0011 + 2 * Math.floor(i / 0xef00);
+    const element = 0x1000 + (i % 0xef00);
+    const at = i * 10;
+    parts.writeUInt16LE(group, at);
+    parts.writeUInt16LE(element, at + 2);
+    parts.write('LO', at + 4, 'latin1');
+    parts.writeUInt16LE(2, at + 6);
+    parts.write('ab', at + 8, 'latin1');
+  }
+  const head = writeDicom([{ tag: 0x0020000d, vr: 'UI', value: '1.2.3.4' }], { sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.3.4.5' });
+  return Buffer.concat([head, parts]);
 }
