@@ -451,6 +451,42 @@ test.describe('viewer', () => {
     await expect(viewer.sliceReadout()).toHaveText(`1 / ${SLICES}`);
   });
 
+  test('MR: the auto preset windows the image over its own pixel range; presets and shortcuts agree', async ({ page }) => {
+    // mr_small_explicit_le.dcm (pydicom): stored 127…2145 without a rescale (manifest.json), file
+    // window 1600/600.
+    const dir = test.info().outputPath('mr');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'MR-small.dcm');
+    writeFileSync(file, freshCopies(readFileSync(path.join(DICOM_FIXTURES, 'mr_small_explicit_le.dcm')), 1)[0]!);
+    const uploads = new UploadPage(page);
+    await uploads.goto();
+    await uploads.chooseFiles([file]);
+    await expect(uploads.overall()).toContainText('1 of 1 done');
+    await uploads.row('MR-small.dcm').getByRole('link', { name: 'Open study' }).click();
+    await page.getByTestId('open-viewer').click();
+    const viewer = new ViewerPage(page);
+    await viewer.waitForImage();
+    await expect(viewer.windowReadout()).toHaveText('W 1600 / L 600');
+    const preset = page.getByLabel('Window preset');
+    // An MR offers its own window and the automatic one, not the CT presets.
+    await expect(preset.locator('option', { hasText: 'MR auto' })).toHaveCount(1);
+    await expect(preset.locator('option', { hasText: 'CT lung' })).toHaveCount(0);
+    const fileWindow = await viewer.canvasStats();
+    await preset.selectOption('auto');
+    const auto = await viewer.window();
+    expect(auto.width).toBeGreaterThanOrEqual(2145 - 127);
+    expect(auto.width).toBeLessThanOrEqual(2145 - 127 + 1);
+    expect(Math.abs(auto.center - (127 + 2145) / 2)).toBeLessThanOrEqual(1);
+    await expect.poll(async () => (await viewer.canvasStats()).hash).not.toBe(fileWindow.hash);
+    await shot(page, 'mr-auto');
+    // 0 goes back to the file's window, A to the automatic one.
+    await page.keyboard.press('0');
+    await expect(viewer.windowReadout()).toHaveText('W 1600 / L 600');
+    await page.keyboard.press('a');
+    await expect(viewer.windowReadout()).toHaveText(`W ${Math.round(auto.width)} / L ${Math.round(auto.center)}`);
+    await expect(preset).toHaveValue('auto');
+  });
+
   test('a pinch zooms on a touch screen whatever the tool: a ruler of the same length then measures less', async ({ browser }) => {
     test.skip(!studyId, 'needs the study of the first test');
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, hasTouch: true });

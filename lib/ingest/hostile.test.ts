@@ -120,7 +120,7 @@ describe('decompression bombs', () => {
     expect(bomb.data.length).toBeLessThan(8 * MB);
     // The default limit (2 GiB) applies: the bomb is twice that.
     const { result, ms, rssGrowth } = await measured(() => upload(bomb.data, { filename: 'bomb.nii.gz' }));
-    console.log(`[bomb] .nii.gz ${(bomb.data.length / MB).toFixed(1)} MB inflating to ${(bomb.inflatedBytes / GB).toFixed(1)} GiB: ${result.status} ${(result.body as ErrorBody).error?.code} in ${ms.toFixed(0)} ms (upload included), RSS +${(rssGrowth / MB).toFixed(1)} MB`);
+    console.log(`[bomb] .nii.gz ${(bomb.data.length / MB).toFixed(1)} MB inflating to ${(bomb.inflatedBytes / GB).toFixed(1)} GiB: ${result.status} ${JSON.stringify(result.body).slice(0, 200)} in ${ms.toFixed(0)} ms (upload included), RSS +${(rssGrowth / MB).toFixed(1)} MB`);
     expect(result.status).toBe(422);
     expect((result.body as ErrorBody).error).toMatchObject({ code: 'invalid_nifti', details: { reason: 'trailing_data' } });
     expect(ms).toBeLessThan(5000);

@@ -11,7 +11,7 @@ import { objectPath } from '@/lib/storage';
 
 /** Query string of GET /api/instances/{id}/file (the OpenAPI document lists the same schema). */
 export const instanceFileQuerySchema = z.object({
-  original: z.enum(['true', 'false']).optional().describe('true: the stored file as uploaded (NIfTI as .nii), as an attachment'),
+  original: z.enum(['true', 'false']).optional().describe('true: the stored file as uploaded (NIfTI as .nii or .nii.gz), as an attachment'),
   t: z.coerce.number().int().min(0).max(1_000_000).optional().describe('NIfTI only: which 3D volume of a 4D file (0-based); 404 beyond the last'),
 });
 
@@ -31,12 +31,25 @@ async function loadInstance(actor: Actor, instanceId: string, action: string) {
  * multi-frame DICOM of one of its 3D volumes (`timePoint`, 0-based) converted on the fly.
  * `original` asks for the stored file as uploaded.
  */
-export async function loadInstanceFile(actor: Actor, instanceId: string, options: { original?: boolean; timePoint?: number } = {}): Promise<{ bytes: Uint8Array; filename: string }> {
+export async function loadInstanceFile(
+  actor: Actor,
+  instanceId: string,
+  options: { original?: boolean; timePoint?: number } = {},
+): Promise<{ bytes: Uint8Array; filename: string; contentType: string }> {
   const row = await loadInstance(actor, instanceId, options.original ? 'instance.download' : 'instance.view');
   const { instance } = row;
-  const filename = `${instance.sopInstanceUid}.${instance.format === 'nifti' && options.original ? 'nii' : 'dcm'}`;
-  if (options.original) return { bytes: new Uint8Array(await readFile(objectPath(instance.storageKey))), filename };
-  if (instance.browserStorageKey) return { bytes: new Uint8Array(await readFile(objectPath(instance.browserStorageKey))), filename };
+  if (options.original && instance.format === 'nifti') {
+    // Stored as uploaded: a .nii.gz stays gzip-compressed.
+    const gzip = (instance.metadata as { gzip?: boolean }).gzip === true;
+    return {
+      bytes: new Uint8Array(await readFile(objectPath(instance.storageKey))),
+      filename: `${instance.sopInstanceUid}.${gzip ? 'nii.gz' : 'nii'}`,
+      contentType: gzip ? 'application/gzip' : 'application/octet-stream',
+    };
+  }
+  const dicom = (bytes: Uint8Array) => ({ bytes, filename: `${instance.sopInstanceUid}.dcm`, contentType: 'application/dicom' });
+  if (options.original) return dicom(new Uint8Array(await readFile(objectPath(instance.storageKey))));
+  if (instance.browserStorageKey) return dicom(new Uint8Array(await readFile(objectPath(instance.browserStorageKey))));
   const bytes = new Uint8Array(await readFile(objectPath(instance.storageKey)));
   if (instance.format === 'nifti') {
     const identity = {
@@ -55,14 +68,14 @@ export async function loadInstanceFile(actor: Actor, instanceId: string, options
       if (error instanceof TimePointError) throw notFound(`No such time point: the volume has ${error.count}`);
       throw error;
     }
-    return { bytes: new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength), filename };
+    return dicom(new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength));
   }
   const meta = instance.metadata as { hasPixelData?: boolean; generatedUids?: string[] };
-  if (!meta.hasPixelData) return { bytes, filename };
+  if (!meta.hasPixelData) return dicom(bytes);
   // Not processed yet: the copy processing would store, made now (the file as it is when dwv
   // shows it correctly).
   const uids = meta.generatedUids?.length ? { studyInstanceUid: row.study.studyInstanceUid, seriesInstanceUid: row.series.seriesInstanceUid, sopInstanceUid: instance.sopInstanceUid } : undefined;
-  return { bytes: (await encodeForBrowser(bytes, undefined, { uids })).bytes, filename };
+  return dicom((await encodeForBrowser(bytes, undefined, { uids })).bytes);
 }
 
 export interface TagRow {

@@ -134,6 +134,18 @@ describe('GET /api/instances/{id}/file and /tags', () => {
     expect(frame.data.length).toBe((meta.rows ?? 0) * (meta.columns ?? 0));
   });
 
+  it('downloads a NIfTI volume as it was uploaded: .nii.gz stays gzip, .nii stays .nii', async () => {
+    for (const id of ['niigz_standard_uint8', 'nii_float32_3d']) {
+      const entry = niftiCorpus().find((e) => e.id === id)!;
+      const { instanceId } = (await ingestForTest(entry.path, { patientName: 'Original^Download', patientId: `OD-${id}` })).items[0]!;
+      const res = await call(fileRoute, instanceId, 'original=true');
+      const gz = entry.path.endsWith('.gz');
+      expect(res.headers.get('content-type'), id).toBe(gz ? 'application/gzip' : 'application/octet-stream');
+      expect(res.headers.get('content-disposition'), id).toMatch(new RegExp(`^attachment; filename="[0-9.]+\\.${gz ? 'nii\\.gz' : 'nii'}"$`));
+      expect(Buffer.from(await res.arrayBuffer()).equals(readFileSync(entry.path)), id).toBe(true);
+    }
+  });
+
   it('lists the time points of a 4D NIfTI volume and serves each one as its own multi-frame DICOM', async () => {
     const entry = niftiCorpus().find((e) => e.id === 'niigz_example4d_int16')!;
     const { instanceId, studyId } = (await ingestForTest(entry.path, { patientName: 'Four^D', patientId: 'FD-1' })).items[0]!;

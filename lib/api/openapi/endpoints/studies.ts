@@ -71,7 +71,7 @@ export const studyEndpoints = defineEndpoints([
     auth: read,
     params: id,
     query: instanceFileQuerySchema,
-    responses: { 200: { description: 'A DICOM Part 10 file', contentType: 'application/dicom', headers: { 'Content-Disposition': 'inline, or attachment for ?original=true, with the file name' } } },
+    responses: { 200: { description: 'A DICOM Part 10 file; with ?original=true a NIfTI instance comes as uploaded (.nii as application/octet-stream, .nii.gz as application/gzip)', contentType: ['application/dicom', 'application/octet-stream', 'application/gzip'], headers: { 'Content-Disposition': 'inline, or attachment for ?original=true, with the file name' } } },
   },
   {
     method: 'get',

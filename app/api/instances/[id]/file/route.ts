@@ -8,10 +8,10 @@ export const GET = withApi(
   async ({ req, params, actor }) => {
     const query = instanceFileQuerySchema.parse(Object.fromEntries(new URL(req.url).searchParams));
     const original = query.original === 'true';
-    const { bytes, filename } = await loadInstanceFile(actor, params.id, { original, timePoint: query.t });
+    const { bytes, filename, contentType } = await loadInstanceFile(actor, params.id, { original, timePoint: query.t });
     return new Response(new Uint8Array(bytes), {
       headers: {
-        'Content-Type': 'application/dicom',
+        'Content-Type': contentType,
         'Content-Disposition': `${original ? 'attachment' : 'inline'}; filename="${filename}"`,
         'Cache-Control': 'private, max-age=3600',
       },
