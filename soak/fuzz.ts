@@ -279,7 +279,7 @@ async function main() {
       if (!ok) limitFailures.push(label);
     };
     const GiB = 1024 ** 3;
-    await timed('nii.gz bomb: 16^3 header + 4 GiB of zeros', gzipBomb(nifti1Header({ dims: [16, 16, 16], datatype: 4, bitpix: 16 }), 4 * GiB).data, (s, r) => s === 422 && r === 'trailing_data');
+    await timed('nii.gz bomb: 16^3 header + 8 GiB of zeros', gzipBomb(nifti1Header({ dims: [16, 16, 16], datatype: 4, bitpix: 16 }), 8 * GiB).data, (s, r) => s === 422 && r === 'trailing_data');
     const kernel = deflateBomb(Buffer.alloc(0), 960 * 1024 * 1024);
     await timed('zip bomb: 10 overlapping entries declaring 9.4 GiB', rawZip([{ name: 'a.dcm', deflated: kernel }, ...Array.from({ length: 9 }, (_, i) => ({ name: `b${i}.dcm`, deflated: kernel, sameDataAs: 0 }))]), (s) => s === 413);
     await timed('zip entry declaring 1 MiB, inflating to 4 GiB', rawZip([{ name: 'a.dcm', deflated: deflateBomb(Buffer.alloc(0), 4 * GiB), declared: { size: 1024 * 1024 } }]), (s) => s === 413 || s === 422);
