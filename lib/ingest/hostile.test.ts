@@ -329,3 +329,21 @@ describe('storage paths never come from what clients send', () => {
     expect(unexpectedFiles()).toEqual([]);
   });
 });
+
+describe('deflated DICOM bombs', () => {
+  it('refuses a Deflated Explicit VR file whose dataset inflates past the limit, with flat memory', async () => {
+    const head = writeDicom([], { sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.3.4.5', transferSyntaxUid: '1.2.840.10008.1.2.1.99' });
+    const bomb = Buffer.concat([head, deflateBomb(Buffer.alloc(0), 4 * GB).data]);
+    const { result, ms, rssGrowth } = await withEnv({ UPLOAD_MAX_INFLATED_BYTES: String(512 * MB) }, () => measured(() => upload(bomb, { filename: 'deflate.dcm' })));
+    console.log(`[bomb] deflated DICOM ${(bomb.length / MB).toFixed(1)} MB inflating to 4 GiB, limit 512 MiB: ${result.status} ${JSON.stringify(result.body).slice(0, 160)} in ${ms.toFixed(0)} ms, RSS +${(rssGrowth / MB).toFixed(1)} MB`);
+    expect(result.status).toBe(413);
+    expect((result.body as ErrorBody).error).toMatchObject({ code: 'payload_too_large', details: { reason: 'inflate_limit' } });
+    expect(rssGrowth).toBeLessThan(256 * MB);
+  }, 60_000);
+
+  it('still stores the corpus deflated file', async () => {
+    const data = readFileSync(path.resolve('lib/dicom/__fixtures__/ot_deflate.dcm'));
+    const result = await upload(data);
+    expect([200]).toContain(result.status);
+  });
+});

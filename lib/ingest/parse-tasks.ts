@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import { DicomParseError, extractMetadata, getString, makeTag, parseDicom, type DicomMetadata } from '@/lib/dicom';
+import { createInflateRaw } from 'node:zlib';
+import { DicomParseError, deflatedDatasetOffset, extractMetadata, getString, makeTag, parseDicom, type DicomMetadata } from '@/lib/dicom';
 import { inspectNifti, type NiftiInspection } from '@/lib/nifti';
 import { findDicomProblem, type DicomProblem } from './validate-dicom';
 
@@ -31,20 +32,60 @@ async function readHead(file: string, length: number): Promise<Uint8Array> {
   }
 }
 
+/**
+ * Inflates a deflated dataset as a stream: keeps its first `keep` bytes, counts the rest, and
+ * stops at `maxInflatedBytes`. A deflate bomb then costs time bounded by the limit and no memory.
+ */
+async function inflateDeflatedDataset(file: string, offset: number, keep: number, maxInflatedBytes: number): Promise<{ bytes: Uint8Array; length: number }> {
+  const kept = Buffer.alloc(keep);
+  let length = 0;
+  const inflater = createInflateRaw({ chunkSize: 256 * 1024 });
+  const source = createReadStream(file, { start: offset, highWaterMark: 1024 * 1024 });
+  source.on('error', (error) => inflater.destroy(error));
+  source.pipe(inflater);
+  try {
+    for await (const chunk of inflater as AsyncIterable<Buffer>) {
+      if (length < keep) chunk.copy(kept, length, 0, Math.min(chunk.length, keep - length));
+      length += chunk.length;
+      if (length > maxInflatedBytes) throw new DicomParseError('inflate_limit', `the deflated dataset inflates to more than ${maxInflatedBytes} bytes`, offset);
+    }
+  } catch (error) {
+    if (error instanceof DicomParseError) throw error;
+    const code = (error as { code?: unknown }).code;
+    if (code === 'Z_BUF_ERROR') throw new DicomParseError('truncated', 'the deflated dataset ends before its deflate stream does', offset);
+    if (typeof code === 'string' && code.startsWith('Z_')) throw new DicomParseError('inflate_failed', `the deflated dataset is not a valid deflate stream: ${(error as Error).message}`, offset);
+    throw error;
+  } finally {
+    source.destroy();
+    inflater.destroy();
+  }
+  return { bytes: kept.subarray(0, Math.min(keep, length)), length };
+}
+
 /** Parses a DICOM file's header (up to the pixel data, read with a growing prefix) and checks it. */
 export async function readDicomHeader(file: string, size: number, maxInflatedBytes: number): Promise<DicomHeader> {
   let prefix = Math.min(size, HEADER_PREFIX_BYTES);
+  let inflatedPrefix = HEADER_PREFIX_BYTES;
   for (;;) {
     const bytes = await readHead(file, prefix);
+    const deflatedAt = deflatedDatasetOffset(bytes, size);
     try {
-      const dataset = parseDicom(bytes, { fileSize: size, maxInflatedBytes });
+      const inflated = deflatedAt === null ? undefined : await inflateDeflatedDataset(file, deflatedAt, inflatedPrefix, maxInflatedBytes);
+      const dataset = parseDicom(bytes, { fileSize: size, maxInflatedBytes, inflated });
       const mediaStorageSopClassUid = (dataset.meta && getString(dataset.meta, MEDIA_STORAGE_SOP_CLASS)) || null;
       const meta = extractMetadata(dataset);
       return { ...meta, mediaStorageSopClassUid, problem: findDicomProblem(dataset, meta) };
     } catch (error) {
-      if (error instanceof DicomParseError && error.code === 'header_too_large' && prefix < Math.min(size, MAX_HEADER_PREFIX_BYTES)) {
-        prefix = Math.min(size, MAX_HEADER_PREFIX_BYTES, prefix * 4);
-        continue;
+      if (error instanceof DicomParseError && error.code === 'header_too_large') {
+        // The file prefix, or for a deflated file the inflated prefix, was too short.
+        if (deflatedAt === null && prefix < Math.min(size, MAX_HEADER_PREFIX_BYTES)) {
+          prefix = Math.min(size, MAX_HEADER_PREFIX_BYTES, prefix * 4);
+          continue;
+        }
+        if (deflatedAt !== null && inflatedPrefix < MAX_HEADER_PREFIX_BYTES) {
+          inflatedPrefix = Math.min(MAX_HEADER_PREFIX_BYTES, inflatedPrefix * 4);
+          continue;
+        }
       }
       throw error;
     }
