@@ -10,6 +10,26 @@ const e2eDatabaseUrl = (() => {
   return url.toString();
 })();
 
+// A stand-in for Gemini (lib/ai/testing/fake-gemini.ts), started by the global setup; the server
+// under test sends its AI requests there, never to Google.
+const FAKE_GEMINI_PORT = Number(process.env.E2E_FAKE_GEMINI_PORT ?? PORT + 1000);
+process.env.E2E_FAKE_GEMINI_URL = `http://127.0.0.1:${FAKE_GEMINI_PORT}`;
+
+/** The environment of the server under test (e2e/ai.spec.ts starts a second one without AI from it). */
+export const E2E_SERVER_ENV = {
+  NODE_ENV: 'production',
+  DATABASE_URL: e2eDatabaseUrl,
+  TEST_DATABASE_ADMIN_URL: adminUrl,
+  AUTH_SECRET: 'e2e-only-secret-0123456789abcdefghijklmnopqrstuvwxyz',
+  DATA_DIR: 'e2e/.tmp/data',
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: '4',
+  LOGIN_MAX_FAILURES_PER_ADDRESS: '50',
+  GOOGLE_API_KEY: 'e2e-fake-gemini-key',
+  GEMINI_BASE_URL: process.env.E2E_FAKE_GEMINI_URL,
+  GEMINI_MODEL: 'gemini-e2e-fake',
+  GEMINI_TIMEOUT_SECONDS: '10',
+};
+
 export default defineConfig({
   testDir: './e2e',
   // The suite walks one installation from first run onwards, so specs run in order.
@@ -20,6 +40,7 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   outputDir: 'test-results',
+  globalSetup: './e2e/support/fake-gemini-setup.ts',
   reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
   use: {
     baseURL,
@@ -39,14 +60,6 @@ export default defineConfig({
     timeout: 120_000,
     stdout: 'pipe',
     stderr: 'pipe',
-    env: {
-      NODE_ENV: 'production',
-      DATABASE_URL: e2eDatabaseUrl,
-      TEST_DATABASE_ADMIN_URL: adminUrl,
-      AUTH_SECRET: 'e2e-only-secret-0123456789abcdefghijklmnopqrstuvwxyz',
-      DATA_DIR: 'e2e/.tmp/data',
-      LOGIN_MAX_FAILURES_PER_ACCOUNT: '4',
-      LOGIN_MAX_FAILURES_PER_ADDRESS: '50',
-    },
+    env: E2E_SERVER_ENV,
   },
 });

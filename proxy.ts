@@ -2,6 +2,7 @@ import NextAuth from 'next-auth';
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
 import { baseAuthConfig } from '@/lib/auth/config';
 import { contentSecurityPolicy, generateNonce } from '@/lib/security/headers';
+import { isCrossSiteRequest } from '@/lib/security/origin';
 
 // Only the cookie is checked here; pages, route handlers and server actions re-check the user
 // against the database themselves, since a proxy matcher is easy to get wrong.
@@ -27,6 +28,10 @@ function nextWithPolicy(req: NextRequest): NextResponse {
 
 // With a lazily built config, Auth.js hands back the wrapped handler asynchronously.
 const guard = auth((req) => {
+  // A server action without a session goes on to the action, which checks the session itself
+  // (the authorization matrix proves each does) and audits the refused call: a redirect would
+  // refuse it silently.
+  if (!req.auth && req.method === 'POST' && req.headers.has('next-action')) return nextWithPolicy(req);
   if (!req.auth) {
     const { pathname, search } = req.nextUrl;
     const url = new URL('/sign-in', req.nextUrl);
@@ -36,8 +41,15 @@ const guard = auth((req) => {
   return nextWithPolicy(req);
 }) as unknown as Promise<Guard>;
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export async function proxy(req: NextRequest, event: NextFetchEvent) {
   const { pathname } = req.nextUrl;
+  // Server actions and form posts from another site (CSRF, login CSRF) stop here, before any
+  // action runs; Next.js's own Origin check would answer them with a 500.
+  if (!SAFE_METHODS.has(req.method) && isCrossSiteRequest(req)) {
+    return new NextResponse('Cross-site requests are refused', { status: 403, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
+  }
   if (PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(`${p}/`))) return nextWithPolicy(req);
   return (await guard)(req, event);
 }

@@ -16,6 +16,9 @@ const KNOWN_DEFAULT_SECRETS = new Set([
   'insecure-dev-secret-do-not-use-in-production',
 ]);
 
+/** An empty variable (KEY= in a compose file) is the same as an unset one. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
 const intFromEnv = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -60,6 +63,42 @@ const schema = z
     SEGMENTATION_MAX_VOXELS: intFromEnv(2 ** 27, 1, 2 ** 31 - 1),
     // 0 renders in the request thread (no workers).
     IMAGE_WORKERS: intFromEnv(os.availableParallelism(), 0, 256),
+    GOOGLE_API_KEY: optional(z.string().trim().min(1)),
+    GEMINI_API_KEY: optional(z.string().trim().min(1)),
+    GEMINI_BASE_URL: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL'),
+    ),
+    GEMINI_MODEL: z
+      .string()
+      .trim()
+      .regex(/^[a-zA-Z0-9._-]{1,80}$/, 'must be a model name such as gemini-2.5-flash')
+      .default('gemini-2.5-flash'),
+    GEMINI_TIMEOUT_SECONDS: intFromEnv(60, 1, 600),
+    GOOGLE_GENAI_USE_VERTEXAI: z
+      .enum(['true', 'false', '1', '0', ''])
+      .default('')
+      .transform((v) => v === 'true' || v === '1'),
+    GOOGLE_CLOUD_PROJECT: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^[a-z][a-z0-9-]{4,61}[a-z0-9]$/, 'must be a Google Cloud project id'),
+    ),
+    GOOGLE_CLOUD_LOCATION: optional(
+      z
+        .string()
+        .trim()
+        .regex(/^[a-z0-9-]{2,40}$/, 'must be a Google Cloud location such as europe-west4'),
+    ),
+    GOOGLE_VERTEX_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  })
+  .superRefine((raw, ctx) => {
+    if (raw.GOOGLE_GENAI_USE_VERTEXAI && !raw.GOOGLE_CLOUD_PROJECT) {
+      ctx.addIssue({ code: 'custom', path: ['GOOGLE_CLOUD_PROJECT'], message: 'is required when GOOGLE_GENAI_USE_VERTEXAI is true' });
+    }
   })
   .transform((raw) => {
     const secret = raw.AUTH_SECRET || raw.SESSION_SECRET || undefined;
@@ -102,8 +141,45 @@ const schema = z
         /** Worker threads that decode, render and encode images. */
         workers: raw.IMAGE_WORKERS,
       },
+      ai: aiConfigOf(raw),
     };
   });
+
+/**
+ * Which Gemini route the server uses. Vertex AI (project + location, Google Cloud credentials or a
+ * fixed access token) is the route a Google BAA can cover; the developer API takes an API key.
+ * Neither configured: the AI feature is off and says so.
+ */
+export type AiConfig =
+  | { backend: 'none'; model: string; timeoutMs: number }
+  | { backend: 'developer'; apiKey: string; baseUrl?: string; model: string; timeoutMs: number }
+  | { backend: 'vertex'; project: string; location: string; accessToken?: string; baseUrl?: string; model: string; timeoutMs: number };
+
+function aiConfigOf(raw: {
+  GOOGLE_API_KEY?: string;
+  GEMINI_API_KEY?: string;
+  GEMINI_BASE_URL?: string;
+  GEMINI_MODEL: string;
+  GEMINI_TIMEOUT_SECONDS: number;
+  GOOGLE_GENAI_USE_VERTEXAI: boolean;
+  GOOGLE_CLOUD_PROJECT?: string;
+  GOOGLE_CLOUD_LOCATION?: string;
+  GOOGLE_VERTEX_ACCESS_TOKEN?: string;
+}): AiConfig {
+  const common = { model: raw.GEMINI_MODEL, timeoutMs: raw.GEMINI_TIMEOUT_SECONDS * 1000, ...(raw.GEMINI_BASE_URL ? { baseUrl: raw.GEMINI_BASE_URL } : {}) };
+  if (raw.GOOGLE_GENAI_USE_VERTEXAI && raw.GOOGLE_CLOUD_PROJECT) {
+    return {
+      backend: 'vertex',
+      project: raw.GOOGLE_CLOUD_PROJECT,
+      location: raw.GOOGLE_CLOUD_LOCATION ?? 'us-central1',
+      ...(raw.GOOGLE_VERTEX_ACCESS_TOKEN ? { accessToken: raw.GOOGLE_VERTEX_ACCESS_TOKEN } : {}),
+      ...common,
+    };
+  }
+  const apiKey = raw.GOOGLE_API_KEY ?? raw.GEMINI_API_KEY;
+  if (apiKey) return { backend: 'developer', apiKey, ...common };
+  return { backend: 'none', model: common.model, timeoutMs: common.timeoutMs };
+}
 
 export type Env = z.output<typeof schema> & { authSecret: string };
 

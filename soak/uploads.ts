@@ -81,13 +81,29 @@ function tusMetadata(values: Record<string, string>): string {
     .join(',');
 }
 
-async function tusCreate(origin: string, token: string, size: number, metadata: Record<string, string>): Promise<string> {
-  const res = await fetch(`${origin}/api/upload`, {
-    method: 'POST',
-    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(size), 'Upload-Metadata': tusMetadata(metadata), Authorization: `Bearer ${token}` },
+/**
+ * One request on a connection of its own. Reused keep-alive sockets race the server's 5 s idle
+ * close on a loaded machine (a request sent as the server hangs up fails with "other side
+ * closed"): a client artefact that would otherwise end the run or land in the figures.
+ */
+function request(method: string, url: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
-  return new URL(res.headers.get('location')!, `${origin}/api/upload`).toString();
+}
+
+async function tusCreate(origin: string, token: string, size: number, metadata: Record<string, string>): Promise<string> {
+  const res = await request('POST', `${origin}/api/upload`, { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(size), 'Upload-Metadata': tusMetadata(metadata), Authorization: `Bearer ${token}` });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.body}`);
+  return new URL(res.headers.location!, `${origin}/api/upload`).toString();
 }
 
 /** One PATCH streaming the whole body, reporting bytes sent as they go. */
@@ -95,6 +111,7 @@ function tusPatch(url: string, token: string, size: number, body: Readable, onBy
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'PATCH',
+      agent: false,
       headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(size), Authorization: `Bearer ${token}` },
     });
     req.on('response', (res) => {
@@ -105,22 +122,6 @@ function tusPatch(url: string, token: string, size: number, body: Readable, onBy
     req.on('error', reject);
     body.on('data', (chunk: Buffer) => onBytes(chunk.length));
     body.pipe(req);
-  });
-}
-
-/**
- * One GET on a connection of its own. Reused keep-alive sockets race the server's 5 s idle close
- * (a request sent as the server hangs up fails with "other side closed"), which is the client's
- * problem, not the server's: a fresh connection per request keeps those out of the figures.
- */
-function browseGet(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
   });
 }
 
@@ -166,13 +167,9 @@ async function main() {
     let browseStudy = '';
     for (const file of series.files) {
       const url = await tusCreate(origin, secret.secret, file.length, { filename: 'ct.dcm' });
-      const res = await fetch(url, {
-        method: 'PATCH',
-        headers: { ...auth, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
-        body: new Uint8Array(file),
-      });
-      if (res.status !== 200) throw new Error(`seed upload failed: ${res.status} ${await res.text()}`);
-      browseStudy = ((await res.json()) as { studyId: string }).studyId;
+      const res = await request('PATCH', url, { ...auth, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' }, file);
+      if (res.status !== 200) throw new Error(`seed upload failed: ${res.status} ${res.body}`);
+      browseStudy = (JSON.parse(res.body) as { studyId: string }).studyId;
     }
 
     const slices = Math.max(1, Math.floor((UPLOAD_BYTES - 352) / SLICE));
@@ -207,7 +204,7 @@ async function main() {
         for (const url of urls) {
           const started = performance.now();
           try {
-            const status = await browseGet(url, auth);
+            const { status } = await request('GET', url, auth);
             latencies.push(performance.now() - started);
             if (status !== 200) browseErrors.push(`${status} ${url}`);
           } catch (error) {

@@ -4,7 +4,7 @@ import { revalidatePath } from 'next/cache';
 import { z, ZodError } from 'zod';
 import { ApiError } from '@/lib/api/errors';
 import { signOut } from '@/lib/auth';
-import { actorFor, getCurrentUser, sessionClaims } from '@/lib/auth/session';
+import { actorFor, getCurrentUser, sessionActor, sessionClaims } from '@/lib/auth/session';
 import { endSession } from '@/lib/auth/sessions';
 import { recordAudit } from '@/lib/audit';
 import { filtersOf, parseStudySearch } from '@/lib/studies/query';
@@ -15,16 +15,14 @@ import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
 export async function signOutAction(): Promise<void> {
   const user = await getCurrentUser();
   if (user) await recordAudit(await actorFor(user), { action: 'auth.sign_out', outcome: 'success' });
+  // Without a live session there is nothing to end; the attempt is still on the record.
+  else await sessionActor('auth.sign_out');
   await endSession((await sessionClaims())?.sid);
   await signOut({ redirectTo: '/sign-in' });
 }
 
 const SESSION_ENDED: FormState = { error: 'Your session has ended; sign in again.' };
 
-async function currentActor() {
-  const user = await getCurrentUser();
-  return user ? actorFor(user) : null;
-}
 
 function failure(error: unknown): FormState {
   if (error instanceof ZodError) {
@@ -42,7 +40,7 @@ function revalidateStudy(studyId: string) {
 
 /** Assignee and/or priority of a study, from the worklist or the study page (validated in lib). */
 export async function changeStudyWorkflowAction(studyId: string, change: unknown): Promise<FormState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.change_study_workflow');
   if (!actor) return SESSION_ENDED;
   try {
     const updated = await updateStudyWorkflow(actor, z.string().parse(studyId), change);
@@ -54,7 +52,7 @@ export async function changeStudyWorkflowAction(studyId: string, change: unknown
 }
 
 export async function reprocessStudyAction(studyId: string): Promise<FormState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.reprocess_study');
   if (!actor) return SESSION_ENDED;
   try {
     const job = await reprocessStudy(actor, z.string().parse(studyId));
@@ -69,7 +67,7 @@ const saveSearchForm = z.object({ name: z.string(), query: z.string().max(4096) 
 
 /** Saves the worklist's current filters (its query string) under a name. */
 export async function saveSearchAction(_prev: FormState, formData: FormData): Promise<FormState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.save_search');
   if (!actor) return SESSION_ENDED;
   const values = { name: String(formData.get('name') ?? '') };
   try {
@@ -84,7 +82,7 @@ export async function saveSearchAction(_prev: FormState, formData: FormData): Pr
 }
 
 export async function deleteSavedSearchAction(_prev: FormState, formData: FormData): Promise<FormState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.delete_saved_search');
   if (!actor) return SESSION_ENDED;
   try {
     await deleteSavedSearch(actor, z.string().parse(formData.get('id') ?? ''));

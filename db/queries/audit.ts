@@ -83,3 +83,8 @@ export async function listAuditEntries(db: Executor, filter: AuditFilter = {}): 
     .orderBy(desc(auditLog.id))
     .limit(Math.min(filter.limit ?? 100, 1000));
 }
+
+/** The rows one request wrote, found by its User-Agent (tests give each request a unique one). */
+export async function findAuditEntriesByUserAgent(db: Executor, userAgent: string): Promise<AuditEntry[]> {
+  return db.select().from(auditLog).where(eq(auditLog.userAgent, userAgent)).orderBy(auditLog.id);
+}

@@ -23,6 +23,13 @@ export type ApiErrorCode =
   | 'checksum_mismatch'
   | 'upload_incomplete'
   | 'database_unavailable'
+  | 'ai_not_configured'
+  | 'ai_auth_failed'
+  | 'ai_quota_exceeded'
+  | 'ai_timeout'
+  | 'ai_blocked'
+  | 'ai_invalid_output'
+  | 'ai_unavailable'
   | 'internal_error';
 
 /** An error whose message is safe to show the caller; anything else becomes a generic 500. */

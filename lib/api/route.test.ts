@@ -103,6 +103,28 @@ describe('withApi', () => {
     expect(rows.map((r) => r.outcome)).toEqual(['denied']);
   });
 
+  it('names the study of a refused call in its audit row, and audits calls without credentials', async () => {
+    const user = await createTestUser('viewer');
+    session.user = { id: user.id, email: user.email, name: user.name, role: user.role };
+    const studyId = '3f0c6a52-4a0e-4c55-9a51-2f1f0d4c7a10';
+    const handler = withApi(async () => ({ ok: true }), {
+      roles: ['admin'],
+      action: 'study.update',
+      params: z.object({ id: z.string().uuid() }),
+      target: (p) => ({ studyId: p.id, resourceType: 'study', resourceId: p.id }),
+    });
+    expect((await call(handler as never, { params: { id: studyId } })).status).toBe(403);
+    const db = await getDb();
+    const [denied] = await db.select().from(auditLog).where(and(eq(auditLog.userId, user.id), eq(auditLog.action, 'study.update')));
+    expect(denied).toMatchObject({ outcome: 'denied', studyId, resourceType: 'study', details: { reason: 'role' } });
+
+    session.user = null;
+    const agent = `route-test ${Date.now()}`;
+    expect((await call(handler as never, { params: { id: studyId }, headers: { 'user-agent': agent } })).status).toBe(401);
+    const [anonymous] = await db.select().from(auditLog).where(eq(auditLog.userAgent, agent));
+    expect(anonymous).toMatchObject({ outcome: 'failure', userId: null, studyId, details: { reason: 'no_credentials' } });
+  });
+
   it('maps validation, JSON, known and unknown errors to clear codes without leaking internals', async () => {
     const user = await createTestUser('clinician');
     session.user = { id: user.id, email: user.email, name: user.name, role: user.role };

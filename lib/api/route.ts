@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { UserRole } from '@/lib/auth/roles';
 import { tokenHasScope, type RouteScope } from '@/lib/auth/scopes';
-import { recordAudit, type Actor } from '@/lib/audit';
+import { recordAudit, type Actor, type AuditEvent } from '@/lib/audit';
 import { ApiError, forbidden, toErrorResponse, unauthorized } from './errors';
+import { isCrossSiteRequest } from '@/lib/security/origin';
 import { requestMeta } from './request-meta';
 
 export interface Principal {
@@ -73,9 +74,42 @@ function toResponse(result: Result): Response {
   return result instanceof Response ? result : Response.json(result, { headers: { 'Cache-Control': 'no-store' } });
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+type AuditTarget = Pick<AuditEvent, 'studyId' | 'patientId' | 'resourceType' | 'resourceId'>;
+
+/**
+ * Authentication for every API request (withApi, the tus endpoint): a principal, or a 401 that is
+ * audited as a failed access; cookie-authenticated changes sent by another site are refused (403,
+ * audited) before they reach a handler.
+ */
+export async function authenticateRequest(req: Request, action: string, target: AuditTarget = {}): Promise<Principal> {
+  let principal: Principal | null;
+  try {
+    principal = await resolvePrincipal(req);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      await recordAudit(actorOf(null, req), { action, outcome: 'failure', ...target, details: { reason: 'invalid_token', method: req.method } });
+    }
+    throw error;
+  }
+  if (!principal) {
+    const reason = req.headers.get('cookie')?.includes('authjs.session-token') ? 'session_ended' : 'no_credentials';
+    await recordAudit(actorOf(null, req), { action, outcome: 'failure', ...target, details: { reason, method: req.method } });
+    throw unauthorized();
+  }
+  if (principal.kind === 'user' && !SAFE_METHODS.has(req.method) && isCrossSiteRequest(req)) {
+    await recordAudit(actorOf(principal, req), { action, outcome: 'denied', ...target, details: { reason: 'cross_site', origin: req.headers.get('origin'), method: req.method } });
+    throw forbidden('Cross-site requests are refused');
+  }
+  return principal;
+}
+
 /**
  * The one way to write an API route: parse params → authenticate → authorise by role → run the
- * handler; every failure leaves as `{ error: { code, message } }`.
+ * handler; every failure leaves as `{ error: { code, message } }`. Refusals (no or bad
+ * credentials, role, token scope, cross-site) are audited with the route's `action` and, where
+ * `target` names one, its study or resource.
  */
 export function withApi<P = Record<string, never>>(
   handler: (ctx: ApiContext<P>) => Promise<Result>,
@@ -85,29 +119,23 @@ export function withApi<P = Record<string, never>>(
     action?: string;
     /** The scope an API token needs; routes that declare none refuse tokens outright. */
     scope?: RouteScope;
+    /** What the request is about, for the audit rows of refusals (e.g. the study of /api/studies/{id}). */
+    target?: (params: P) => AuditTarget;
   } = {},
 ) {
   return async (req: Request, context: RouteContext = {}): Promise<Response> => {
-    let principal: Principal | null = null;
     try {
       const params = await parseParams(options.params, context);
-      principal = await resolvePrincipal(req);
-      if (!principal) throw unauthorized();
+      const action = options.action ?? `${req.method} ${new URL(req.url).pathname}`;
+      const target = options.target?.(params) ?? {};
+      const principal = await authenticateRequest(req, action, target);
       const actor = actorOf(principal, req);
       if (options.roles && !options.roles.includes(principal.role)) {
-        await recordAudit(actor, {
-          action: options.action ?? `${req.method} ${new URL(req.url).pathname}`,
-          outcome: 'denied',
-          details: { reason: 'role' },
-        });
+        await recordAudit(actor, { action, outcome: 'denied', ...target, details: { reason: 'role' } });
         throw forbidden();
       }
       if (principal.kind === 'token' && !(options.scope && tokenHasScope(principal.scopes, options.scope))) {
-        await recordAudit(actor, {
-          action: options.action ?? `${req.method} ${new URL(req.url).pathname}`,
-          outcome: 'denied',
-          details: { reason: 'scope', required: options.scope ?? null },
-        });
+        await recordAudit(actor, { action, outcome: 'denied', ...target, details: { reason: 'scope', required: options.scope ?? null } });
         throw forbidden(options.scope ? `This API token lacks the "${options.scope}" scope` : 'API tokens may not call this endpoint');
       }
       return toResponse(await handler({ req, params, principal, actor }));
@@ -116,6 +144,9 @@ export function withApi<P = Record<string, never>>(
     }
   };
 }
+
+/** Audit target of routes whose `{id}` is a study. */
+export const studyTarget = (params: { id: string }): AuditTarget => ({ studyId: params.id, resourceType: 'study', resourceId: params.id });
 
 /** For the few endpoints that answer without a session (health checks, first-run probes). */
 export function withPublicApi<P = Record<string, never>>(

@@ -114,4 +114,40 @@ describe('authenticate', () => {
       expect((await authenticate({ email: user.email, password: TEST_PASSWORD }, meta)).id).toBe(user.id);
     }
   });
+
+  it('locks an unknown account exactly like a real one, so a lock does not reveal that an account exists', async () => {
+    const unknown = `ghost-${Date.now()}@example.test`;
+    const real = await createTestUser('viewer');
+    const outcomes = async (email: string) => {
+      const seen: string[] = [];
+      for (let i = 0; i < 4; i++) seen.push((await rejection(authenticate({ email, password: 'guess guess' }, { clientAddress: uniqueAddress(), userAgent: null }))).message);
+      return seen;
+    };
+    const forUnknown = await outcomes(unknown);
+    expect(forUnknown).toEqual(await outcomes(real.email));
+    expect(forUnknown).toEqual(['Invalid email or password', 'Invalid email or password', 'Invalid email or password', 'Too many failed sign-in attempts']);
+  });
+
+  it('takes about as long for an unknown account as for a wrong password (measured, loosely bounded)', async () => {
+    const user = await createTestUser('clinician');
+    const timed = async (email: string) => {
+      const start = performance.now();
+      await rejection(authenticate({ email, password: 'not the password' }, { clientAddress: uniqueAddress(), userAgent: null }));
+      return performance.now() - start;
+    };
+    const unknown: number[] = [];
+    const wrong: number[] = [];
+    // Alternating, and never more than the account limit per account: load on the machine hits both alike.
+    for (let i = 0; i < 6; i++) {
+      unknown.push(await timed(`nobody-${i}-${Date.now()}@example.test`));
+      if (i % 2 === 0) wrong.push(await timed((await createTestUser('clinician')).email));
+      else wrong.push(await timed(user.email));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const ratio = median(unknown) / median(wrong);
+    console.log(`[sign-in timing] median unknown account ${median(unknown).toFixed(1)} ms, wrong password ${median(wrong).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`);
+    // Both run one scrypt; without it the unknown account would answer in well under a tenth of the time.
+    expect(ratio).toBeGreaterThan(0.4);
+    expect(ratio).toBeLessThan(2.5);
+  });
 });

@@ -7,30 +7,48 @@
 export interface WriteElement {
   tag: number;
   vr: string;
-  value: string | number | number[] | Uint8Array;
+  /** For SQ: the items, each a list of elements (explicit lengths). */
+  value: string | number | number[] | Uint8Array | WriteElement[][];
 }
 
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT']);
 
+function encodeItems(items: WriteElement[][]): Buffer {
+  return Buffer.concat(
+    items.map((item) => {
+      const body = Buffer.concat([...item].sort((a, b) => a.tag - b.tag).map(encodeElement));
+      const header = Buffer.alloc(8);
+      header.writeUInt16LE(0xfffe, 0);
+      header.writeUInt16LE(0xe000, 2);
+      header.writeUInt32LE(body.length, 4);
+      return Buffer.concat([header, body]);
+    }),
+  );
+}
+
 function encodeValue(vr: string, value: WriteElement['value']): Buffer {
+  if (vr === 'SQ') {
+    if (!Array.isArray(value) || !value.every(Array.isArray)) throw new Error('SQ values are lists of items');
+    return encodeItems(value as WriteElement[][]);
+  }
   if (value instanceof Uint8Array) {
     const b = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     return b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b;
   }
   if (vr === 'US' || vr === 'SS') {
-    const values = Array.isArray(value) ? value : [Number(value)];
+    const values = (Array.isArray(value) ? value : [Number(value)]) as number[];
     const b = Buffer.alloc(values.length * 2);
     values.forEach((v, i) => (vr === 'US' ? b.writeUInt16LE(v, i * 2) : b.writeInt16LE(v, i * 2)));
     return b;
   }
   if (vr === 'FL') {
-    const values = Array.isArray(value) ? value : [Number(value)];
+    const values = (Array.isArray(value) ? value : [Number(value)]) as number[];
     const b = Buffer.alloc(values.length * 4);
     values.forEach((v, i) => b.writeFloatLE(v, i * 4));
     return b;
   }
   if (vr === 'UL') {
-    const values = Array.isArray(value) ? value : [Number(value)];
+    const values = (Array.isArray(value) ? value : [Number(value)]) as number[];
     const b = Buffer.alloc(values.length * 4);
     values.forEach((v, i) => b.writeUInt32LE(v, i * 4));
     return b;

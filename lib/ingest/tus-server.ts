@@ -8,8 +8,8 @@ import { Server } from '@tus/server';
 import { z } from 'zod';
 import { getDb } from '@/db';
 import { findUpload } from '@/db/queries/uploads';
-import { ApiError, errorResponse, forbidden, isDatabaseUnavailable, notFound, toErrorResponse, unauthorized, type ApiErrorCode } from '@/lib/api/errors';
-import { actorOf, resolvePrincipal, type Principal } from '@/lib/api/route';
+import { ApiError, errorResponse, forbidden, isDatabaseUnavailable, notFound, toErrorResponse, type ApiErrorCode } from '@/lib/api/errors';
+import { actorOf, authenticateRequest, type Principal } from '@/lib/api/route';
 import { tokenHasScope } from '@/lib/auth/scopes';
 import { recordAudit, type Actor } from '@/lib/audit';
 import { getEnv } from '@/lib/env';
@@ -179,8 +179,7 @@ function withHeaders(res: Response, method: string): Response {
 export async function handleTusRequest(req: Request): Promise<Response> {
   try {
     if (req.method === 'OPTIONS') return withHeaders(await getTusServer().handleWeb(req), 'OPTIONS');
-    const principal = await resolvePrincipal(req);
-    if (!principal) throw unauthorized();
+    const principal = await authenticateRequest(req, 'upload.create');
     const actor = actorOf(principal, req);
     if (!(UPLOAD_ROLES as readonly string[]).includes(principal.role)) {
       await recordAudit(actor, { action: 'upload.create', outcome: 'denied', details: { reason: 'role', method: req.method } });

@@ -150,9 +150,13 @@ export async function finishUpload(id: string, file: string, actor: Actor): Prom
 }
 
 /** The status of one upload, for its owner (or an admin); anyone else is told it does not exist. */
-export async function getUploadStatus(principal: Principal, id: string, receivedBytes: (id: string) => Promise<number | null>): Promise<UploadSummary> {
+export async function getUploadStatus(principal: Principal, actor: Actor, id: string, receivedBytes: (id: string) => Promise<number | null>): Promise<UploadSummary> {
   const upload = await findUpload(await getDb(), id);
-  if (!upload || (!ownsUpload(principal, upload) && principal.role !== 'admin')) throw notFound('No such upload');
+  if (!upload || (!ownsUpload(principal, upload) && principal.role !== 'admin')) {
+    // Someone else's upload answers like a missing one, and the attempt is on the record.
+    await recordAudit(actor, { action: 'upload.status', outcome: upload ? 'denied' : 'failure', resourceType: 'upload', resourceId: id, details: { reason: upload ? 'not_owner' : 'not_found' } });
+    throw notFound('No such upload');
+  }
   const received = upload.status === 'receiving' ? ((await receivedBytes(id)) ?? upload.receivedBytes) : upload.receivedBytes;
   return summariseUpload(upload, received);
 }

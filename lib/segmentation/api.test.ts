@@ -210,12 +210,12 @@ describe('segmentation jobs and API, built-in engine', () => {
     expect(notJson.status).toBe(400);
   });
 
-  it('TotalSegmentator not installed: 409 not_configured, and the engine list says so', async () => {
+  it('TotalSegmentator not installed: 503 not_configured, and the engine list says so', async () => {
     const saved = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
       const res = await start(phantom.studyId, { seriesId: phantom.seriesId, engine: 'totalsegmentator' });
-      expect(res).toMatchObject({ status: 409, body: { error: { code: 'not_configured' } } });
+      expect(res).toMatchObject({ status: 503, body: { error: { code: 'not_configured' } } });
       const engines = (await json(await call(enginesRoute, '/api/segmentations/engines', {}))).body.engines;
       expect(engines).toEqual([
         expect.objectContaining({ name: 'builtin', available: true, default: true }),

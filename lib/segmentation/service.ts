@@ -104,7 +104,7 @@ export async function requestSegmentation(actor: Actor, studyId: string, request
       if (rows.length === 0) throw notFound('No such series in this study, or it has no images');
       const engine = getEngine(request.engine);
       if (!(await engine.available())) {
-        throw new ApiError(409, 'not_configured', `${engine.label} is not available on this server: install it on PATH, or set TOTALSEGMENTATOR_PATH or TOTALSEGMENTATOR_URL.`);
+        throw new ApiError(503, 'not_configured', `${engine.label} is not available on this server: install it on PATH, or set TOTALSEGMENTATOR_PATH or TOTALSEGMENTATOR_URL.`);
       }
       const modality = rows[0]!.modality;
       if (!engine.supports(modality)) throw badRequest(`${engine.label} segments CT and MR; this series is ${modality ?? 'of unknown modality'}.`);

@@ -111,7 +111,9 @@ describe('GET /api/uploads/{id}', () => {
     await insertUpload(await getDb(), { id, tokenId: owner.id, filename: 'a.dcm', status: 'failed', errorCode: 'invalid_dicom', errorMessage: 'Invalid DICOM file: truncated' });
     const mine = await call(getUpload, `/api/uploads/${id}`, { id }, owner.secret);
     expect(mine.body).toMatchObject({ id, status: 'failed', error: { code: 'invalid_dicom', message: 'Invalid DICOM file: truncated' } });
-    const other = await call(getUpload, `/api/uploads/${id}`, { id }, token.secret);
+    const other = await call(getUpload, `/api/uploads/${id}`, { id }, (await createTestToken('clinician')).secret);
     expect(other.status).toBe(404);
+    // Viewers upload nothing, so they have no uploads to look at.
+    expect((await call(getUpload, `/api/uploads/${id}`, { id }, token.secret)).status).toBe(403);
   });
 });

@@ -67,6 +67,8 @@ describe('saved searches of a signed-in user', () => {
       ['saved_search.create', 'success'],
       ['saved_search.create', 'success'],
       ['saved_search.delete', 'success'],
+      // Reading it after deletion is a failed access.
+      ['saved_search.read', 'failure'],
     ]);
   });
 
@@ -81,8 +83,10 @@ describe('saved searches of a signed-in user', () => {
     expect((await getSavedSearch(actorOfUser(radiologist), mine.id)).name).toBe('Private');
     const refused = await (await getDb()).select().from(auditLog).where(and(eq(auditLog.userId, other.id), eq(auditLog.resourceId, mine.id)));
     expect(refused.map((r) => [r.action, r.outcome])).toEqual([
+      ['saved_search.read', 'failure'],
       ['saved_search.update', 'failure'],
       ['saved_search.delete', 'failure'],
+      ['saved_search.read', 'failure'],
     ]);
   });
 

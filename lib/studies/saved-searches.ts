@@ -76,7 +76,11 @@ export async function listMySavedSearches(actor: Actor): Promise<SavedSearchView
 
 export async function getSavedSearch(actor: Actor, searchId: string): Promise<SavedSearchView> {
   const row = id.safeParse(searchId).success ? await findSavedSearch(await getDb(), ownerOf(actor), searchId) : undefined;
-  if (!row) throw notFound('No such saved search');
+  if (!row) {
+    // Missing or someone else's (the lookup is by owner, so the two look alike): a failed access.
+    await recordAudit(actor, { action: 'saved_search.read', outcome: 'failure', resourceType: 'saved_search', resourceId: searchId.slice(0, 64), details: { code: 'not_found' } });
+    throw notFound('No such saved search');
+  }
   return toView(row);
 }
 

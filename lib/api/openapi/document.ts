@@ -35,8 +35,11 @@ function parameters(def: EndpointDef): JsonSchema[] {
 
 function content(response: ResponseDef): JsonSchema | undefined {
   const types = response.contentType ? [response.contentType].flat() : response.schema ? ['application/json'] : [];
-  if (types.length === 0) return undefined;
-  return Object.fromEntries(types.map((type) => [type, response.schema ? { schema: jsonSchema(response.schema, 'output') } : {}]));
+  if (types.length === 0 && !response.alsoContent?.length) return undefined;
+  return Object.fromEntries([
+    ...types.map((type) => [type, response.schema ? { schema: jsonSchema(response.schema, 'output') } : {}]),
+    ...(response.alsoContent ?? []).map((also) => [also.type, { schema: jsonSchema(also.schema, 'output') }]),
+  ]);
 }
 
 function errorStatuses(def: EndpointDef): number[] {

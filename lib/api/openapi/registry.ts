@@ -22,6 +22,11 @@ export interface ResponseDef {
   contentType?: string | string[];
   /** Headers the response always has, name → description (responses.test.ts checks they are sent). */
   headers?: Record<string, string>;
+  /**
+   * Further media types of the same status with their own schema, e.g. a streamed variant of a
+   * JSON answer: for application/x-ndjson the schema describes the lines as an array.
+   */
+  alsoContent?: { type: string; schema: z.ZodType }[];
 }
 
 export interface EndpointDef {

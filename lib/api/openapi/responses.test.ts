@@ -45,7 +45,16 @@ async function call(method: string, path: string, init: { token?: string | null;
   const res = await fetch(`${server.url}${path}`, { method, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
   const type = res.headers.get('content-type');
   const raw = Buffer.from(await res.arrayBuffer());
-  const body = type && /json/.test(type) && raw.length ? JSON.parse(raw.toString('utf8')) : raw;
+  const ndjson = !!type && /ndjson/.test(type);
+  const body = ndjson
+    ? raw
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l))
+    : type && /json/.test(type) && raw.length
+      ? JSON.parse(raw.toString('utf8'))
+      : raw;
   const checked = validator.check(method, path, res.status, raw.length || /json/.test(type ?? '') ? type : null, body, res.headers);
   if (checked.errors.length) problems.push(`${method} ${path} → ${res.status}: ${checked.errors.join('; ')}`);
   return { status: res.status, headers: res.headers, body };
@@ -247,7 +256,7 @@ describe('real responses match the OpenAPI document', () => {
     process.env.PATH = '/nonexistent';
     try {
       const unavailable = await call('POST', path, { json: { seriesId, engine: 'totalsegmentator' } });
-      expect(unavailable).toMatchObject({ status: 409, body: { error: { code: 'not_configured' } } });
+      expect(unavailable).toMatchObject({ status: 503, body: { error: { code: 'not_configured' } } });
     } finally {
       process.env.PATH = savedPath;
     }
@@ -319,6 +328,65 @@ describe('real responses match the OpenAPI document', () => {
     expect((await call('GET', `${i}/rendered`, { headers: { accept: 'image/gif' } })).status).toBe(406);
     expect((await call('GET', '/dicomweb/studies/1.2.3.4.5.6.7.8.9')).status).toBe(404);
     expect((await call('GET', '/dicomweb/no/such/thing')).status).toBe(404);
+  });
+
+  it('AI: questions (JSON and NDJSON), refusals, reports and their exports', async () => {
+    const { startFakeGemini } = await import('@/lib/ai/testing/fake-gemini');
+    const { generateReport, signReport } = await import('@/lib/ai/reports');
+    const { resetEnvForTests } = await import('@/lib/env');
+    const { ingestStudyFixture } = await import('@/lib/testing/ingest');
+    const { actorOfUser } = await import('@/lib/testing/fixtures');
+    const fake = await startFakeGemini();
+    process.env.GOOGLE_API_KEY = 'test-key';
+    process.env.GEMINI_BASE_URL = fake.url;
+    resetEnvForTests();
+    try {
+      const { studyId } = await ingestStudyFixture('ct_small_explicit_le');
+      const asked = await call('POST', '/api/analyze', { json: { studyId, question: 'What is shown?', window: { center: 40, width: 400 } } });
+      expect(asked.status).toBe(200);
+      expect(asked.body.analysis).toMatchObject({ studyId, notice: expect.stringMatching(/not a diagnosis/) });
+      const streamed = await call('POST', '/api/analyze', { json: { studyId, question: 'And now?', conversationId: asked.body.analysis.id, stream: true } });
+      expect(streamed.status).toBe(200);
+      expect(streamed.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+      expect(streamed.body.at(-1)).toMatchObject({ type: 'done', analysis: { conversationId: asked.body.analysis.id, turn: 2 } });
+      expect((await call('POST', '/api/analyze', { json: { studyId, question: '' } })).status).toBe(400);
+      expect((await call('POST', '/api/analyze', { json: { studyId: randomUUID(), question: 'x' } })).status).toBe(404);
+      expect((await call('POST', '/api/analyze', { token: viewer, json: { studyId, question: 'x' } })).status).toBe(403);
+      fake.setScenario('quota');
+      expect((await call('POST', '/api/analyze', { json: { studyId, question: 'x' } })).status).toBe(429);
+      fake.setScenario('unauthorized');
+      expect((await call('POST', '/api/analyze', { json: { studyId, question: 'x' } })).status).toBe(502);
+      fake.setScenario('blocked-prompt');
+      expect((await call('POST', '/api/analyze', { json: { studyId, question: 'x' } })).status).toBe(422);
+      fake.setScenario('ok');
+      delete process.env.GOOGLE_API_KEY;
+      resetEnvForTests();
+      const off = await call('POST', '/api/analyze', { json: { studyId, question: 'x' } });
+      expect(off.status).toBe(503);
+      expect(off.body.error.code).toBe('ai_not_configured');
+      process.env.GOOGLE_API_KEY = 'test-key';
+      resetEnvForTests();
+
+      const radiologist = actorOfUser(await createTestUser('radiologist'));
+      const report = await generateReport(radiologist, studyId);
+      expect((await call('GET', `/api/reports/${report.id}`)).body.report).toMatchObject({ status: 'draft' });
+      await signReport(radiologist, report.id);
+      const listed = await call('GET', `/api/studies/${studyId}/reports`);
+      expect(listed.body.reports).toEqual([expect.objectContaining({ id: report.id, status: 'final' })]);
+      expect((await call('GET', `/api/studies/${randomUUID()}/reports`)).status).toBe(404);
+      expect((await call('GET', `/api/reports/${randomUUID()}`)).status).toBe(404);
+      const pdf = await call('GET', `/api/reports/${report.id}/export`);
+      expect(pdf.headers.get('content-type')).toBe('application/pdf');
+      expect((pdf.body as Buffer).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      const txt = await call('GET', `/api/reports/${report.id}/export?format=txt`);
+      expect(String(txt.body)).toContain('RADIOLOGY REPORT');
+      expect((await call('GET', `/api/reports/${report.id}/export?format=doc`)).status).toBe(400);
+    } finally {
+      delete process.env.GOOGLE_API_KEY;
+      delete process.env.GEMINI_BASE_URL;
+      resetEnvForTests();
+      await fake.close();
+    }
   });
 
   it('every response conformed, and every documented success response was produced', () => {

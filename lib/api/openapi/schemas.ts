@@ -204,11 +204,6 @@ export const uploadSummarySchema = z.object({
   updatedAt: timestamp,
 });
 
-/** PATCH /api/studies/{id}: the study's workflow fields after the change (not the whole study). */
-export const studyWorkflowSchema = z.object({
-  study: z.object({ id: uuid, status: studyStatus, priority, updatedAt: timestamp, assignee: assigneeSchema }),
-});
-
 export const assigneeListSchema = z.object({
   assignees: z.array(userRefSchema.extend({ role: z.enum(ASSIGNEE_ROLES) })).describe('Active radiologists and administrators, by name'),
 });

@@ -8,6 +8,7 @@ import { CurrentViewContext, type CurrentView } from './current-view';
 import { DwvSession, type LoadedImage, type Measurement, type PositionState, type ViewerTool, type WindowState } from './dwv-session';
 import { HelpOverlay } from './help-overlay';
 import { MeasurementList } from './measurement-list';
+import { AiPanel, type AiAvailability } from './ai-panel';
 import { SegmentationOverlay, SegmentationPanel, useSegmentations } from './segmentation-panel';
 import { SeriesPanel } from './series-panel';
 import { shortcutFor, type ShortcutAction } from './shortcuts';
@@ -47,7 +48,10 @@ async function fetchViewerStudy(studyId: string, signal: AbortSignal): Promise<V
   return body;
 }
 
-export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQuery: string }) {
+const AI_OFF: AiAvailability = { configured: false, model: '', canAsk: false };
+
+export function ViewerApp({ studyId, initialQuery, ai = AI_OFF }: { studyId: string; initialQuery: string; ai?: AiAvailability }) {
+  const [aiOpen, setAiOpen] = useState(false);
   const [study, setStudy] = useState<StudyState>({ status: 'loading' });
   const [seriesId, setSeriesId] = useState<string | null>(null);
   const [session, setSession] = useState<DwvSession | null>(null);
@@ -502,6 +506,17 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
         >
           Segment
         </button>
+        <button
+          type="button"
+          className={aiOpen ? 'tool active' : 'tool'}
+          aria-pressed={aiOpen}
+          data-testid="ai-toggle"
+          data-configured={ai.configured}
+          onClick={() => setAiOpen((v) => !v)}
+          title={ai.configured ? 'AI analysis: ask Gemini about the image on screen' : 'AI analysis (not configured on this server)'}
+        >
+          AI analysis{ai.configured ? '' : ' (not configured)'}
+        </button>
         <button type="button" className="tool" onClick={copyLink} title="Copy a link to this view">
           {copied ? 'Link copied' : 'Copy link'}
         </button>
@@ -598,6 +613,7 @@ export function ViewerApp({ studyId, initialQuery }: { studyId: string; initialQ
               onChange={(e) => session?.setIndex(Number(e.target.value) - 1)}
             />
           </section>
+          {aiOpen ? <AiPanel availability={ai} onClose={() => setAiOpen(false)} /> : null}
           {segmentation.open ? <SegmentationPanel state={segmentation} seriesModality={image?.modality || series?.modality || null} /> : null}
           <MeasurementList measurements={measurements} hasSpacing={image?.hasSpacing ?? true} onClear={() => session?.deleteMeasurements()} />
           {tagsOpen ? <TagBrowser tagsUrl={tagsUrl} label={series ? `Series ${series.number ?? '—'}, image ${position ? position.index + 1 : 1}` : ''} /> : null}

@@ -3,7 +3,7 @@
 import { revalidatePath } from 'next/cache';
 import { ZodError } from 'zod';
 import { ApiError } from '@/lib/api/errors';
-import { actorFor, getCurrentUser } from '@/lib/auth/session';
+import { sessionActor } from '@/lib/auth/session';
 import { createApiToken, revokeApiToken } from '@/lib/auth/token-admin';
 import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
 
@@ -13,10 +13,6 @@ export interface CreateTokenState extends FormState {
   prefix?: string;
 }
 
-async function currentActor() {
-  const user = await getCurrentUser();
-  return user ? actorFor(user) : null;
-}
 
 function failure(error: unknown): FormState {
   if (error instanceof ZodError) return { fieldErrors: fieldErrorsOf(error.issues) };
@@ -31,7 +27,7 @@ function expiryOf(value: FormDataEntryValue | null): string | null {
 }
 
 export async function createTokenAction(_prev: CreateTokenState, formData: FormData): Promise<CreateTokenState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.create_token');
   if (!actor) return { error: 'Your session has ended; sign in again.' };
   try {
     const { token, secret } = await createApiToken(
@@ -51,7 +47,7 @@ export async function createTokenAction(_prev: CreateTokenState, formData: FormD
 }
 
 export async function revokeTokenAction(_prev: FormState, formData: FormData): Promise<FormState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.revoke_token');
   if (!actor) return { error: 'Your session has ended; sign in again.' };
   try {
     const token = await revokeApiToken(String(formData.get('tokenId') ?? ''), actor);

@@ -3,16 +3,11 @@
 import { revalidatePath } from 'next/cache';
 import { ZodError } from 'zod';
 import { ApiError } from '@/lib/api/errors';
-import { actorFor, getCurrentUser } from '@/lib/auth/session';
+import { sessionActor } from '@/lib/auth/session';
 import { isRole } from '@/lib/auth/roles';
 import { changeUser, createUser } from '@/lib/auth/users';
 import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
 
-async function adminActor() {
-  const user = await getCurrentUser();
-  if (!user) return null;
-  return actorFor(user);
-}
 
 function failure(error: unknown): FormState {
   if (error instanceof ZodError) return { fieldErrors: fieldErrorsOf(error.issues) };
@@ -21,7 +16,7 @@ function failure(error: unknown): FormState {
 }
 
 export async function createUserAction(_prev: FormState, formData: FormData): Promise<FormState> {
-  const actor = await adminActor();
+  const actor = await sessionActor('action.create_user');
   if (!actor) return { error: 'Your session has ended; sign in again.' };
   const input = {
     email: String(formData.get('email') ?? ''),
@@ -39,7 +34,7 @@ export async function createUserAction(_prev: FormState, formData: FormData): Pr
 }
 
 export async function updateUserAction(_prev: FormState, formData: FormData): Promise<FormState> {
-  const actor = await adminActor();
+  const actor = await sessionActor('action.update_user');
   if (!actor) return { error: 'Your session has ended; sign in again.' };
   const role = formData.get('role');
   const disabled = formData.get('disabled');

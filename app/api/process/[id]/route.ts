@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { notFound } from '@/lib/api/errors';
-import { withApi } from '@/lib/api/route';
+import { studyTarget, withApi } from '@/lib/api/route';
 import { requestProcessing } from '@/lib/imaging/processing';
 import { UPLOAD_ROLES } from '@/lib/ingest/uploads';
 import { studyExists } from '@/lib/studies/worklist';
@@ -14,5 +14,5 @@ export const POST = withApi(
     const job = await requestProcessing(params.id, principal.kind === 'user' ? principal.id : null);
     return Response.json({ jobId: job.id, status: job.status, progress: job.progress }, { status: 202, headers: { Location: `/api/jobs/${job.id}` } });
   },
-  { params: z.object({ id: z.string().uuid() }), roles: UPLOAD_ROLES, action: 'study.process', scope: 'studies:write' },
+  { params: z.object({ id: z.string().uuid() }), roles: UPLOAD_ROLES, action: 'study.process', scope: 'studies:write', target: studyTarget },
 );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { notFound } from '@/lib/api/errors';
-import { parseJsonBody, withApi } from '@/lib/api/route';
+import { parseJsonBody, studyTarget, withApi } from '@/lib/api/route';
 import { updateStudyWorkflow, WORKFLOW_ROLES } from '@/lib/studies/workflow';
 import { loadStudy } from '@/lib/studies/worklist';
 
@@ -14,14 +14,18 @@ export const GET = withApi(
     if (!study) throw notFound('No such study');
     return { study };
   },
-  { params, scope: 'studies:read' },
+  { params, action: 'study.read', scope: 'studies:read', target: studyTarget },
 );
 
-/** Workflow changes: `{ assigneeId?, priority?, expectedAssigneeId? }`; status is not settable. */
+/** Workflow changes: `{ assigneeId?, priority?, expectedAssigneeId? }`; status is not settable. Answers the whole study. */
 export const PATCH = withApi(
   async ({ req, params, actor }) => {
     const body = await parseJsonBody(req, z.unknown(), 16 * 1024);
-    return { study: await updateStudyWorkflow(actor, params.id, body) };
+    await updateStudyWorkflow(actor, params.id, body);
+    // The whole study, as GET answers it: clients need not merge a partial answer into what they hold.
+    const study = await loadStudy(actor, params.id);
+    if (!study) throw notFound('No such study');
+    return { study };
   },
-  { params, roles: WORKFLOW_ROLES, action: 'study.update', scope: 'studies:write' },
+  { params, roles: WORKFLOW_ROLES, action: 'study.update', scope: 'studies:write', target: studyTarget },
 );

@@ -4,6 +4,7 @@
  * and exported method under app/api and app/dicomweb is described, and validates real responses.
  */
 import type { EndpointDef } from '../registry';
+import { aiEndpoints } from './ai';
 import { coreEndpoints } from './core';
 import { dicomwebEndpoints } from './dicomweb';
 import { segmentationEndpoints } from './segmentation';
@@ -17,6 +18,7 @@ export const ALL_ENDPOINTS: EndpointDef[] = [
   ...studyEndpoints,
   ...worklistEndpoints,
   ...segmentationEndpoints,
+  ...aiEndpoints,
   ...uploadEndpoints,
   ...tokenEndpoints,
   ...dicomwebEndpoints,

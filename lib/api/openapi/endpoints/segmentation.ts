@@ -21,7 +21,7 @@ export const segmentationEndpoints = defineEndpoints([
     operationId: 'requestSegmentation',
     summary: 'Segment a series of the study as a durable job (audited as segmentation.request)',
     description:
-      'Answers at once with the segmentation (queued) and its job; poll GET /api/segmentations/{id}. While an identical request is queued or running, that one is answered (created: false). 404 also for a series not in this study (or without images); 400 for a modality the engine does not segment; 409 not_configured when the engine (TotalSegmentator) is not available on this server.',
+      'Answers at once with the segmentation (queued) and its job; poll GET /api/segmentations/{id}. While an identical request is queued or running, that one is answered (created: false). 404 also for a series not in this study (or without images); 400 for a modality the engine does not segment; 503 not_configured when the engine (TotalSegmentator) is not available on this server (a server-side condition, not a conflict with the request).',
     tags: ['segmentation'],
     auth: { roles: SEGMENTATION_ROLES, scope: 'segmentation' },
     params: id,
@@ -29,7 +29,7 @@ export const segmentationEndpoints = defineEndpoints([
     responses: {
       202: { description: 'Queued (or joined)', schema: segmentationAcceptedSchema, headers: { Location: 'The segmentation: /api/segmentations/{id}' } },
     },
-    errors: [409, 413, 415],
+    errors: [413, 415],
   },
   {
     method: 'get',

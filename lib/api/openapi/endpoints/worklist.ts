@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SavedSearchView } from '@/lib/studies/saved-searches';
 import { newSavedSearchSchema, savedSearchChangeSchema } from '@/lib/studies/saved-searches';
 import { studyAuditParamsSchema, type loadStudyAuditTrail } from '@/lib/studies/audit-trail';
-import { studyChangeSchema, WORKFLOW_ROLES, type StudyWorkflow } from '@/lib/studies/workflow';
+import { studyChangeSchema, WORKFLOW_ROLES } from '@/lib/studies/workflow';
 import type { loadStudy, searchStudies } from '@/lib/studies/worklist';
 import { defineEndpoints, type Assert, type Fits } from '../registry';
 import {
@@ -12,7 +12,6 @@ import {
   savedSearchSchema,
   studyAuditTrailSchema,
   studyDetailSchema,
-  studyWorkflowSchema,
   studySummarySchema,
 } from '../schemas';
 
@@ -25,7 +24,6 @@ const jsonBodyErrors = [413, 415];
 export type _WorklistSchemasFit = [
   Assert<Fits<typeof studySummarySchema, Awaited<ReturnType<typeof searchStudies>>['rows'][number]>>,
   Assert<Fits<typeof studyDetailSchema.shape.study, NonNullable<Awaited<ReturnType<typeof loadStudy>>>>>,
-  Assert<Fits<typeof studyWorkflowSchema.shape.study, StudyWorkflow>>,
   Assert<Fits<typeof savedSearchSchema, SavedSearchView>>,
   Assert<Fits<typeof studyAuditTrailSchema, Awaited<ReturnType<typeof loadStudyAuditTrail>>>>,
 ];
@@ -42,7 +40,7 @@ export const worklistEndpoints = defineEndpoints([
     auth: { roles: WORKFLOW_ROLES, scope: 'studies:write' },
     params: id,
     body: { schema: studyChangeSchema, description: 'At least one of assigneeId and priority' },
-    responses: { 200: { description: 'The study\u2019s workflow fields after the change', schema: studyWorkflowSchema } },
+    responses: { 200: { description: 'The whole study after the change, as GET /api/studies/{id} answers it', schema: studyDetailSchema } },
     errors: [409, ...jsonBodyErrors],
   },
   {

@@ -1,6 +1,8 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { z } from 'zod';
+import { QUESTION_ROLES } from '@/lib/ai/analyze';
+import { aiStatus } from '@/lib/ai/gemini';
 import { requireUser } from '@/lib/auth/session';
 import { Viewer } from '@/lib/ui/viewer/viewer';
 
@@ -23,7 +25,9 @@ function queryString(searchParams: SearchParams): string {
 export default async function ViewerPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<SearchParams> }) {
   const { id } = await params;
   const query = queryString(await searchParams);
-  await requireUser(`/studies/${id}/view${query ? `?${query}` : ''}`);
+  const user = await requireUser(`/studies/${id}/view${query ? `?${query}` : ''}`);
   if (!z.string().uuid().safeParse(id).success) notFound();
-  return <Viewer key={id} studyId={id.toLowerCase()} initialQuery={query} />;
+  const status = aiStatus();
+  const ai = { configured: status.configured, model: status.model, canAsk: (QUESTION_ROLES as readonly string[]).includes(user.role) };
+  return <Viewer key={id} studyId={id.toLowerCase()} initialQuery={query} ai={ai} />;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { withApi } from '@/lib/api/route';
+import { studyTarget, withApi } from '@/lib/api/route';
 import { loadStudyAuditTrail, parseStudyAuditQuery } from '@/lib/studies/audit-trail';
 
 export const dynamic = 'force-dynamic';
@@ -10,5 +10,5 @@ export const GET = withApi(
     const trail = await loadStudyAuditTrail(actor, params.id, query);
     return { entries: trail.entries, page: trail.page, pageSize: trail.pageSize, total: trail.total, actions: trail.actions };
   },
-  { params: z.object({ id: z.string().uuid() }), roles: ['admin'], action: 'study.audit', scope: 'admin' },
+  { params: z.object({ id: z.string().uuid() }), roles: ['admin'], action: 'study.audit', scope: 'admin', target: studyTarget },
 );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { withApi } from '@/lib/api/route';
+import { studyTarget, withApi } from '@/lib/api/route';
 import { parseImageQuery } from '@/lib/imaging/image-query';
 import { renderStudyImage } from '@/lib/imaging/service';
 
@@ -11,5 +11,5 @@ export const GET = withApi(
     const result = await renderStudyImage(actor, params.id, query, req.headers.get('if-none-match'));
     return new Response(result.body ? new Uint8Array(result.body) : null, { status: result.status, headers: result.headers });
   },
-  { params: z.object({ id: z.string().uuid() }), scope: 'studies:read' },
+  { params: z.object({ id: z.string().uuid() }), action: 'study.image', scope: 'studies:read', target: studyTarget },
 );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { notFound } from '@/lib/api/errors';
-import { parseJsonBody, withApi } from '@/lib/api/route';
+import { parseJsonBody, studyTarget, withApi } from '@/lib/api/route';
 import { segmentationRequestSchema } from '@/lib/segmentation/engines';
 import { listSegmentations, requestSegmentation, SEGMENTATION_ROLES } from '@/lib/segmentation/service';
 
@@ -20,7 +20,7 @@ export const POST = withApi(
       { status: 202, headers: { Location: `/api/segmentations/${segmentation.id}`, 'Cache-Control': 'no-store' } },
     );
   },
-  { params, roles: SEGMENTATION_ROLES, action: 'segmentation.request', scope: 'segmentation' },
+  { params, roles: SEGMENTATION_ROLES, action: 'segmentation.request', scope: 'segmentation', target: studyTarget },
 );
 
 export const GET = withApi(
@@ -29,5 +29,5 @@ export const GET = withApi(
     if (!segmentations) throw notFound('No such study');
     return { segmentations };
   },
-  { params, action: 'segmentation.list', scope: 'segmentation' },
+  { params, action: 'segmentation.list', scope: 'segmentation', target: studyTarget },
 );

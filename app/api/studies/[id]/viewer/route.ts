@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { notFound } from '@/lib/api/errors';
-import { withApi } from '@/lib/api/route';
+import { studyTarget, withApi } from '@/lib/api/route';
 import { loadViewerStudy } from '@/lib/studies/viewer';
 
 export const dynamic = 'force-dynamic';
@@ -11,5 +11,5 @@ export const GET = withApi(
     if (!view) throw notFound('No such study');
     return { study: view.study, series: view.series };
   },
-  { params: z.object({ id: z.string().uuid() }), scope: 'studies:read' },
+  { params: z.object({ id: z.string().uuid() }), action: 'study.view', scope: 'studies:read', target: studyTarget },
 );
