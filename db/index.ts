@@ -20,6 +20,8 @@ export interface DatabaseHandle {
 export interface DatabaseOptions {
   /** A postgres:// URL; without it an embedded PGlite database lives in `dataDir`. */
   url?: string;
+  /** Runs the migrations as this role (the schema owner) instead of `url`'s; PostgreSQL only. */
+  migrationUrl?: string;
   dataDir: string;
   migrationsDir?: string;
 }
@@ -42,7 +44,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       // Keep timestamps as the driver's Date objects; app code never sees raw strings.
     });
     const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder: folder });
+    if (options.migrationUrl) {
+      const owner = postgres(options.migrationUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+      try {
+        await migrate(drizzle(owner, { schema }), { migrationsFolder: folder });
+      } finally {
+        await owner.end({ timeout: 5 });
+      }
+    } else {
+      await migrate(db, { migrationsFolder: folder });
+    }
     return { db: db as unknown as Database, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
   }
   const { PGlite } = await import('@electric-sql/pglite');
@@ -64,7 +75,7 @@ const globalForDb = globalThis as typeof globalThis & { __imagingDb?: Promise<Da
 export function getDatabase(): Promise<DatabaseHandle> {
   if (!globalForDb.__imagingDb) {
     const env = getEnv();
-    const opening = openDatabase({ url: env.databaseUrl, dataDir: env.dataDir });
+    const opening = openDatabase({ url: env.databaseUrl, migrationUrl: env.databaseMigrationUrl, dataDir: env.dataDir });
     // A failed open (database down at boot) must not poison every later request.
     opening.catch(() => {
       if (globalForDb.__imagingDb === opening) globalForDb.__imagingDb = undefined;

@@ -10,6 +10,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -286,7 +287,7 @@ export const savedSearches = pgTable(
 
 export const auditOutcome = pgEnum('audit_outcome', ['success', 'failure', 'denied']);
 
-/** Append-only: a trigger in the migrations rejects UPDATE and DELETE. */
+/** Append-only: a trigger rejects UPDATE, DELETE and TRUNCATE (drizzle/0001); 0007 revokes those privileges too. */
 export const auditLog = pgTable(
   'audit_log',
   {
@@ -306,8 +307,21 @@ export const auditLog = pgTable(
     clientAddress: inet('client_address'),
     userAgent: text('user_agent'),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    // DICOM PS3.15 A.5 audit message fields, derived from `action`/`outcome` in lib/audit/events.ts.
+    // Nullable only because rows written before they existed cannot be updated (append-only).
+    /** EventID, a DCM code value (e.g. 110103 DICOM Instances Accessed). */
+    eventId: text('event_id'),
+    /** EventTypeCode, a DCM code value where PS3.15 defines one (110122 Login, 110123 Logout, …). */
+    eventTypeCode: text('event_type_code'),
+    /** EventActionCode: C create, R read, U update, D delete, E execute. */
+    eventActionCode: text('event_action_code').$type<'C' | 'R' | 'U' | 'D' | 'E'>(),
+    /** EventOutcomeIndicator: 0 success, 4 minor failure, 8 serious failure, 12 major failure. */
+    eventOutcomeIndicator: smallint('event_outcome_indicator').$type<0 | 4 | 8 | 12>(),
   },
   (t) => [
+    check('audit_event_action_code', sql`${t.eventActionCode} in ('C', 'R', 'U', 'D', 'E')`),
+    check('audit_event_outcome_indicator', sql`${t.eventOutcomeIndicator} in (0, 4, 8, 12)`),
+    index('audit_action_idx').on(t.action, t.at),
     index('audit_at_idx').on(t.at),
     index('audit_user_idx').on(t.userId, t.at),
     index('audit_study_idx').on(t.studyId, t.at),

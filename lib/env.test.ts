@@ -68,4 +68,12 @@ describe('parseEnv', () => {
   it('accepts a postgres URL', () => {
     expect(parseEnv({ DATABASE_URL: 'postgres://u@127.0.0.1:5432/db' }).databaseUrl).toBe('postgres://u@127.0.0.1:5432/db');
   });
+
+  it('takes a separate migration (owner) URL for PostgreSQL only', () => {
+    const split = parseEnv({ DATABASE_URL: 'postgres://app@db/imaging', DATABASE_MIGRATION_URL: 'postgres://owner@db/imaging' });
+    expect(split).toMatchObject({ databaseUrl: 'postgres://app@db/imaging', databaseMigrationUrl: 'postgres://owner@db/imaging' });
+    // Without DATABASE_URL the embedded database runs its own migrations.
+    expect(parseEnv({ DATABASE_MIGRATION_URL: 'postgres://owner@db/imaging' }).databaseMigrationUrl).toBeUndefined();
+    expect(problemsOf({ DATABASE_URL: 'postgres://app@db/imaging', DATABASE_MIGRATION_URL: 'owner@db' })[0]).toMatch(/^DATABASE_MIGRATION_URL: must be a postgres/);
+  });
 });

@@ -30,6 +30,12 @@ const schema = z
       .trim()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
+    // The owner role that runs migrations, when the app itself connects as a role that owns nothing.
+    DATABASE_MIGRATION_URL: z
+      .string()
+      .trim()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
     DATA_DIR: z.string().trim().min(1).default('./data'),
     AUTH_SECRET: z.string().optional(),
     SESSION_SECRET: z.string().optional(),
@@ -106,6 +112,7 @@ const schema = z
       nodeEnv: raw.NODE_ENV,
       isProduction: raw.NODE_ENV === 'production',
       databaseUrl: raw.DATABASE_URL,
+      databaseMigrationUrl: raw.DATABASE_URL ? raw.DATABASE_MIGRATION_URL : undefined,
       dataDir: path.resolve(raw.DATA_DIR),
       authSecret: secret,
       sessionMaxAgeSeconds: raw.SESSION_MAX_AGE_SECONDS,

@@ -1,4 +1,5 @@
 import { getDatabase } from '@/db';
+import { readAuditPrivileges } from '@/db/queries/audit';
 import { EnvError, getEnv } from '@/lib/env';
 
 /** Refuses to start on bad configuration, with a message that says what to fix. */
@@ -12,8 +13,13 @@ export async function startServer(): Promise<void> {
     }
     throw error;
   }
-  const { driver } = await getDatabase();
+  const { driver, db } = await getDatabase();
   console.log(`[db] ${driver} ready, migrations applied`);
+  if (driver === 'postgres') {
+    const { describeAuditProtection } = await import('@/lib/audit/protection');
+    const warning = describeAuditProtection(await readAuditPrivileges(db));
+    if (warning) console.warn(`[audit] ${warning}`);
+  }
   const { startUploadMaintenance } = await import('@/lib/ingest/recovery');
   startUploadMaintenance();
   // Handlers first: a job claimed before its handler exists would fail as an unknown kind.

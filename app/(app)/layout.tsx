@@ -17,6 +17,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           {user.role !== 'viewer' ? <Link href="/upload">Upload</Link> : null}
           {user.role === 'admin' ? <Link href="/admin/users">Users</Link> : null}
           {user.role === 'admin' ? <Link href="/admin/tokens">API tokens</Link> : null}
+          {user.role === 'admin' ? <Link href="/admin/audit">Audit trail</Link> : null}
         </nav>
         <span className="who" data-testid="current-user">
           {user.name} · {user.email} · {ROLE_LABELS[user.role]}

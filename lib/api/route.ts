@@ -42,15 +42,24 @@ export function actorOf(principal: Principal | null, req: Request): Actor {
   };
 }
 
+function logAuditFault(error: unknown): void {
+  console.error('[audit] could not record a refused request', error);
+}
+
 /** Bearer token first (external systems), then the browser session. */
 export async function resolvePrincipal(req: Request): Promise<Principal | null> {
   const authorization = req.headers.get('authorization');
   if (authorization) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    if (!match?.[1]) throw unauthorized('Malformed Authorization header; expected "Bearer <token>"');
+    // A presented credential that fails is a failed authentication: audited (never the secret itself).
+    const refuse = async (reason: string, message: string) => {
+      await recordAudit(requestMeta(req.headers), { action: 'auth.token', outcome: 'failure', details: { reason, path: new URL(req.url).pathname } }).catch(logAuditFault);
+      return unauthorized(message);
+    };
+    if (!match?.[1]) throw await refuse('malformed', 'Malformed Authorization header; expected "Bearer <token>"');
     const { findActiveApiToken } = await import('@/lib/auth/tokens');
     const token = await findActiveApiToken(match[1]);
-    if (!token) throw unauthorized('Invalid, expired or revoked API token');
+    if (!token) throw await refuse('invalid_token', 'Invalid, expired or revoked API token');
     return { kind: 'token', id: token.id, email: null, role: token.role, tokenId: token.id, scopes: token.scopes };
   }
   // No session cookie, no session: skip Auth.js (and its request-scoped header reads) entirely.
@@ -84,15 +93,8 @@ type AuditTarget = Pick<AuditEvent, 'studyId' | 'patientId' | 'resourceType' | '
  * audited) before they reach a handler.
  */
 export async function authenticateRequest(req: Request, action: string, target: AuditTarget = {}): Promise<Principal> {
-  let principal: Principal | null;
-  try {
-    principal = await resolvePrincipal(req);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) {
-      await recordAudit(actorOf(null, req), { action, outcome: 'failure', ...target, details: { reason: 'invalid_token', method: req.method } });
-    }
-    throw error;
-  }
+  // A presented token that fails is recorded by resolvePrincipal itself (auth.token): one row.
+  const principal = await resolvePrincipal(req);
   if (!principal) {
     const reason = req.headers.get('cookie')?.includes('authjs.session-token') ? 'session_ended' : 'no_credentials';
     await recordAudit(actorOf(null, req), { action, outcome: 'failure', ...target, details: { reason, method: req.method } });
@@ -125,8 +127,16 @@ export function withApi<P = Record<string, never>>(
 ) {
   return async (req: Request, context: RouteContext = {}): Promise<Response> => {
     try {
-      const params = await parseParams(options.params, context);
       const action = options.action ?? `${req.method} ${new URL(req.url).pathname}`;
+      const params = await parseParams(options.params, context).catch(async (error: unknown) => {
+        // A malformed id answers like a missing resource, and is recorded like one.
+        const who = await resolvePrincipal(req).then(
+          (p) => ({ ok: true as const, p }),
+          () => ({ ok: false as const }),
+        );
+        if (who.ok) await recordAudit(actorOf(who.p, req), { action, outcome: 'failure', details: { reason: 'not_found', malformed: true } }).catch(logAuditFault);
+        throw error;
+      });
       const target = options.target?.(params) ?? {};
       const principal = await authenticateRequest(req, action, target);
       const actor = actorOf(principal, req);

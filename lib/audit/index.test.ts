@@ -39,6 +39,11 @@ describe('recordAudit', () => {
       patientId,
       studyId,
       details: { series: 3 },
+      // PS3.15: Patient Record, Read, Success.
+      eventId: '110110',
+      eventTypeCode: null,
+      eventActionCode: 'R',
+      eventOutcomeIndicator: 0,
     });
     expect(row!.at.getTime()).toBeGreaterThanOrEqual(before - 5000);
   });
@@ -70,7 +75,21 @@ describe('auditPatientAccess', () => {
     ).rejects.toThrow('No such study');
     const rows = await rowsForResource(resourceId);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ outcome: 'failure', details: { reason: 'ApiError', code: 'not_found' } });
+    expect(rows[0]).toMatchObject({ outcome: 'failure', eventOutcomeIndicator: 4, details: { reason: 'ApiError', code: 'not_found' } });
+  });
+
+  it('records a fault of the platform as a major failure (12), a refusal by role as serious (8)', async () => {
+    const user = await createTestUser('viewer');
+    const crashed = randomUUID();
+    await expect(
+      auditPatientAccess(actorOfUser(user), { action: 'study.image', resourceType: 'study', resourceId: crashed }, async () => {
+        throw new TypeError('decoder blew up');
+      }),
+    ).rejects.toThrow('decoder blew up');
+    expect((await rowsForResource(crashed))[0]).toMatchObject({ outcome: 'failure', eventId: '110103', eventActionCode: 'R', eventOutcomeIndicator: 12 });
+    const denied = randomUUID();
+    await recordAudit(actorOfUser(user), { action: 'study.process', outcome: 'denied', resourceType: 'study', resourceId: denied });
+    expect((await rowsForResource(denied))[0]).toMatchObject({ eventId: '110111', eventActionCode: 'E', eventOutcomeIndicator: 8 });
   });
 
   it('records a lookup that found nothing as a failure', async () => {

@@ -1,6 +1,7 @@
 import { getDb, type Executor } from '@/db';
 import { appendAuditEntry, insertAuditEntry } from '@/db/queries/audit';
 import type { AuditEntry, NewAuditEntry } from '@/db/schema';
+import { outcomeIndicatorOf, ps315EventOf, type EventOutcomeIndicator } from './events';
 
 /** Who did something, from where; derived from a session or an API token. */
 export interface Actor {
@@ -23,6 +24,8 @@ export interface AuditEvent {
   resourceType?: string | null;
   resourceId?: string | null;
   details?: Record<string, unknown>;
+  /** PS3.15 EventOutcomeIndicator when the outcome alone does not say it (12: the platform failed). */
+  outcomeIndicator?: EventOutcomeIndicator;
 }
 
 function entryOf(actor: Actor, event: AuditEvent): NewAuditEntry {
@@ -40,6 +43,8 @@ function entryOf(actor: Actor, event: AuditEvent): NewAuditEntry {
     resourceType: event.resourceType ?? null,
     resourceId: event.resourceId ?? null,
     details: event.details ?? {},
+    ...ps315EventOf(event.action),
+    eventOutcomeIndicator: event.outcomeIndicator ?? outcomeIndicatorOf(event.outcome, event.details),
   };
 }
 
@@ -81,9 +86,12 @@ export async function auditPatientAccess<T>(actor: Actor, access: PatientDataAcc
   } catch (error) {
     const reason = error instanceof Error ? error.name : 'error';
     const code = (error as { code?: unknown }).code;
+    const status = (error as { status?: unknown }).status;
     await recordAudit(actor, {
       ...base,
-      outcome: (error as { status?: unknown }).status === 403 ? 'denied' : 'failure',
+      outcome: status === 403 ? 'denied' : 'failure',
+      // Anything but a deliberate 4xx refusal is the platform failing: a major failure.
+      ...(typeof status === 'number' && status < 500 ? {} : { outcomeIndicator: 12 as const }),
       details: { reason, ...(typeof code === 'string' ? { code } : {}) },
     }).catch((auditError) => console.error('[audit] could not record failed access', auditError));
     throw error;

@@ -35,6 +35,8 @@ interface Outcome {
   seriesInstanceUid: string | null;
   failure?: number;
   message?: string;
+  /** The ingest pipeline wrote this part's audit row. */
+  audited?: boolean;
 }
 
 const HEADER_BYTES = 16 * 1024 * 1024;
@@ -86,14 +88,15 @@ async function storePart(part: { file: string; size: number; headers: Record<str
   try {
     await mkdir(uploadsDir(), { recursive: true });
     await rename(part.file, file);
-    await createUploadRecord(uploadId, principal, actor, { filename: `stow-part-${index + 1}.dcm` }, part.size);
-    await finishUpload(uploadId, file, actor);
-    return outcome;
+    // Each part is one row, `dicomweb.store`, naming its patient and study (written by finishUpload).
+    await createUploadRecord(uploadId, principal, actor, { filename: `stow-part-${index + 1}.dcm` }, part.size, { audit: false });
+    await finishUpload(uploadId, file, actor, { action: 'dicomweb.store' });
+    return { ...outcome, audited: true };
   } catch (error) {
     await rm(file, { force: true });
-    if (error instanceof ApiError && error.status < 500) return { ...outcome, failure: reasonFor(error), message: error.message };
+    if (error instanceof ApiError && error.status < 500) return { ...outcome, failure: reasonFor(error), message: error.message, audited: true };
     console.error('[dicomweb] STOW part failed', error);
-    return { ...outcome, failure: FailureReason.ProcessingFailure, message: 'processing failure' };
+    return { ...outcome, failure: FailureReason.ProcessingFailure, message: 'processing failure', audited: true };
   }
 }
 
@@ -103,6 +106,18 @@ async function storePart(part: { file: string; size: number; headers: Record<str
  * Malformed requests answer 400/413/415 in the API's error shape.
  */
 export async function storeInstances(req: Request, principal: Principal, actor: Actor, options: { base: string; studyInstanceUid?: string }): Promise<Response> {
+  try {
+    return await storeParts(req, principal, actor, options);
+  } catch (error) {
+    // Refused as a whole (media type, size, malformed multipart): one row for the request.
+    if (error instanceof ApiError) {
+      await recordAudit(actor, { action: 'dicomweb.store', outcome: 'failure', resourceType: 'study', resourceId: options.studyInstanceUid ?? null, details: { code: error.code } });
+    }
+    throw error;
+  }
+}
+
+async function storeParts(req: Request, principal: Principal, actor: Actor, options: { base: string; studyInstanceUid?: string }): Promise<Response> {
   const contentType = parseMediaType(req.headers.get('content-type') ?? '');
   if (contentType.type !== 'multipart/related') {
     throw new ApiError(415, 'unsupported_media_type', 'Send the instances as multipart/related; type="application/dicom"');
@@ -161,13 +176,16 @@ export async function storeInstances(req: Request, principal: Principal, actor: 
       })),
     };
   }
-  await recordAudit(actor, {
-    action: 'dicomweb.store',
-    outcome: stored.length ? 'success' : 'failure',
-    resourceType: 'study',
-    resourceId: study,
-    details: { parts: parts.length, stored: stored.length, failed: failed.map((o) => ({ sopInstanceUid: o.sopInstanceUid, reason: o.failure, message: o.message })) },
-  });
+  // One row per part: ingested parts have theirs (with patient and study); refused ones get it here.
+  for (const o of outcomes.filter((x) => !x.audited)) {
+    await recordAudit(actor, {
+      action: 'dicomweb.store',
+      outcome: 'failure',
+      resourceType: 'instance',
+      resourceId: o.sopInstanceUid,
+      details: { reason: o.failure, message: o.message, studyInstanceUid: o.studyInstanceUid },
+    });
+  }
   const status = failed.length === 0 ? 200 : stored.length ? 202 : 409;
   return dicomJsonResponse(body, { status });
 }

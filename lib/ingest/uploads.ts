@@ -4,7 +4,7 @@ import { findUpload, insertUpload, updateUpload } from '@/db/queries/uploads';
 import type { Upload } from '@/db/schema';
 import { ApiError, notFound } from '@/lib/api/errors';
 import type { Principal } from '@/lib/api/route';
-import { recordAudit, type Actor } from '@/lib/audit';
+import { auditPatientAccess, recordAudit, type Actor } from '@/lib/audit';
 import { hashFile } from '@/lib/storage';
 import { ingestFile, type IngestResult } from './ingest';
 import { displayName, parseUploadMetadata, printableText, type UploadMetadata } from './metadata';
@@ -22,13 +22,16 @@ export async function createUploadRecord(
   actor: Actor,
   rawMetadata: Record<string, string | null | undefined> | undefined,
   declaredSize: number | undefined,
+  /** `audit: false` when the request creating it is audited as a whole (a STOW-RS part). */
+  options: { audit?: boolean } = {},
 ): Promise<UploadMetadata> {
+  const audit = options.audit ?? true;
   const db = await getDb();
   let metadata: UploadMetadata;
   try {
     metadata = parseUploadMetadata(rawMetadata);
   } catch (error) {
-    await recordAudit(actor, { action: 'upload.create', outcome: 'failure', resourceType: 'upload', resourceId: id, details: { reason: 'invalid_metadata' } }, db);
+    if (audit) await recordAudit(actor, { action: 'upload.create', outcome: 'failure', resourceType: 'upload', resourceId: id, details: { reason: 'invalid_metadata' } }, db);
     throw error;
   }
   await insertUpload(db, {
@@ -39,7 +42,7 @@ export async function createUploadRecord(
     declaredSize: declaredSize ?? null,
     metadata,
   });
-  await recordAudit(actor, { action: 'upload.create', outcome: 'success', resourceType: 'upload', resourceId: id, details: { declaredSize } }, db);
+  if (audit) await recordAudit(actor, { action: 'upload.create', outcome: 'success', resourceType: 'upload', resourceId: id, details: { declaredSize } }, db);
   return metadata;
 }
 
@@ -95,7 +98,9 @@ function resultSummary(result: IngestResult) {
  * Called once the last byte has arrived: verifies the whole-file sha256 the client declared,
  * then ingests. The tus copy is removed either way; what was ingested lives in storage.
  */
-export async function finishUpload(id: string, file: string, actor: Actor): Promise<UploadSummary> {
+export async function finishUpload(id: string, file: string, actor: Actor, options: { action?: string } = {}): Promise<UploadSummary> {
+  // One row per ingest, named by the request that delivered the file (upload.ingest, dicomweb.store).
+  const action = options.action ?? 'upload.ingest';
   const db = await getDb();
   const upload = await findUpload(db, id);
   if (!upload) throw notFound('No such upload');
@@ -120,7 +125,7 @@ export async function finishUpload(id: string, file: string, actor: Actor): Prom
     const { requestProcessing } = await import('@/lib/imaging/processing');
     for (const studyId of summary.studyIds) await requestProcessing(studyId, upload.userId);
     await recordAudit(actor, {
-      action: 'upload.ingest',
+      action,
       outcome: 'success',
       resourceType: 'upload',
       resourceId: id,
@@ -130,12 +135,18 @@ export async function finishUpload(id: string, file: string, actor: Actor): Prom
     }, db);
     return summariseUpload((await findUpload(db, id))!);
   } catch (error) {
+    if (!(error instanceof ApiError)) {
+      // A fault of the platform: the client is told 5xx, the trail records a major failure.
+      await recordAudit(actor, { action, outcome: 'failure', outcomeIndicator: 12, resourceType: 'upload', resourceId: id, details: { reason: 'internal' } }, db).catch(
+        (auditError) => console.error('[audit] could not record failed ingest', auditError),
+      );
+    }
     if (error instanceof ApiError) {
       // Parser messages quote what the file held (entry names, tag values): keep them storable.
       const message = printableText(error.message);
       await updateUpload(db, id, { status: 'failed', errorCode: error.code, errorMessage: message });
       await recordAudit(actor, {
-        action: 'upload.ingest',
+        action,
         outcome: 'failure',
         resourceType: 'upload',
         resourceId: id,
@@ -151,12 +162,16 @@ export async function finishUpload(id: string, file: string, actor: Actor): Prom
 
 /** The status of one upload, for its owner (or an admin); anyone else is told it does not exist. */
 export async function getUploadStatus(principal: Principal, actor: Actor, id: string, receivedBytes: (id: string) => Promise<number | null>): Promise<UploadSummary> {
-  const upload = await findUpload(await getDb(), id);
-  if (!upload || (!ownsUpload(principal, upload) && principal.role !== 'admin')) {
-    // Someone else's upload answers like a missing one, and the attempt is on the record.
-    await recordAudit(actor, { action: 'upload.status', outcome: upload ? 'denied' : 'failure', resourceType: 'upload', resourceId: id, details: { reason: upload ? 'not_owner' : 'not_found' } });
-    throw notFound('No such upload');
-  }
+  // The status names the file and the study it became: a read of patient data, audited (upload.read).
+  const upload = await auditPatientAccess(
+    actor,
+    { action: 'upload.read', resourceType: 'upload', resourceId: id, describe: (u) => ({ studyId: u.studyId }) },
+    async () => {
+      const found = await findUpload(await getDb(), id);
+      return found && (ownsUpload(principal, found) || principal.role === 'admin') ? found : null;
+    },
+  );
+  if (!upload) throw notFound('No such upload');
   const received = upload.status === 'receiving' ? ((await receivedBytes(id)) ?? upload.receivedBytes) : upload.receivedBytes;
   return summariseUpload(upload, received);
 }

@@ -105,6 +105,12 @@ export const API_POLICY: Record<string, RoutePolicy> = {
   'GET /api/studies/[id]/viewer': read(),
   'GET /api/studies/[id]/segmentations': read('segmentation'),
   'POST /api/studies/[id]/segmentations': { access: UPLOADERS, scope: 'segmentation' },
+  // AI: asking is for those who act on images; signed reports are readable by every role.
+  'POST /api/analyze': { access: UPLOADERS, scope: 'ai' },
+  'GET /api/studies/[id]/reports': read('reports'),
+  'GET /api/reports/[id]': read('reports'),
+  'GET /api/reports/[id]/export': read('reports'),
+  'GET /api/audit': { access: ADMIN, scope: 'admin' },
   'GET /api/tokens': { access: ADMIN, scope: 'admin' },
   'POST /api/tokens': { access: ADMIN, scope: 'admin' },
   'DELETE /api/tokens/[id]': { access: ADMIN, scope: 'admin' },

@@ -36,8 +36,10 @@ function parameters(def: EndpointDef): JsonSchema[] {
 function content(response: ResponseDef): JsonSchema | undefined {
   const types = response.contentType ? [response.contentType].flat() : response.schema ? ['application/json'] : [];
   if (types.length === 0 && !response.alsoContent?.length) return undefined;
+  // The schema describes the JSON media types; others listed beside them (a CSV export) have none.
+  const described = (type: string) => response.schema && (types.length === 1 || /[/+]json$/.test(type));
   return Object.fromEntries([
-    ...types.map((type) => [type, response.schema ? { schema: jsonSchema(response.schema, 'output') } : {}]),
+    ...types.map((type) => [type, described(type) ? { schema: jsonSchema(response.schema!, 'output') } : {}]),
     ...(response.alsoContent ?? []).map((also) => [also.type, { schema: jsonSchema(also.schema, 'output') }]),
   ]);
 }

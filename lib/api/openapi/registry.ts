@@ -18,7 +18,10 @@ export interface ResponseDef {
   description: string;
   /** JSON body (application/json unless `contentType` says e.g. application/dicom+json). */
   schema?: z.ZodType;
-  /** Media type(s) of the body; several for negotiated bodies (image/png, image/jpeg, …). */
+  /**
+   * Media type(s) of the body; several for negotiated bodies (image/png, image/jpeg, …). With
+   * several, `schema` applies to the JSON ones only (application/json beside text/csv).
+   */
   contentType?: string | string[];
   /** Headers the response always has, name → description (responses.test.ts checks they are sent). */
   headers?: Record<string, string>;

@@ -389,6 +389,25 @@ describe('real responses match the OpenAPI document', () => {
     }
   });
 
+  it('the whole audit trail: search, CSV and JSON export', async () => {
+    const page = await call('GET', `/api/audit?pageSize=3&outcome=success&action=dicomweb.*&from=2000-01-01`);
+    expect(page.status).toBe(200);
+    expect(page.body.entries.length).toBeGreaterThan(0);
+    expect(page.body.entries.every((e: { action: string; outcome: string }) => e.action.startsWith('dicomweb.') && e.outcome === 'success')).toBe(true);
+    const csv = await call('GET', `/api/audit?format=csv&action=audit.search`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="audit-trail-.*\.csv"$/);
+    expect(String(csv.body).split('\r\n')[0]).toMatch(/^id,at,eventId,/);
+    const json = await call('GET', `/api/audit?format=json&action=audit.*`);
+    expect(json.status).toBe(200);
+    // The export's own row is in it (written before the first byte), newest first.
+    expect(json.body[0]).toMatchObject({ action: 'audit.export', eventId: '110101', eventActionCode: 'R', eventOutcomeIndicator: 0 });
+    expect((await call('GET', '/api/audit?format=xml')).status).toBe(400);
+    expect((await call('GET', '/api/audit?from=2030-01-01&to=2020-01-01')).status).toBe(400);
+    expect((await call('GET', '/api/audit', { token: viewer })).status).toBe(403);
+    expect((await call('GET', '/api/audit', { token: null })).status).toBe(401);
+  });
+
   it('every response conformed, and every documented success response was produced', () => {
     expect(problems).toEqual([]);
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>

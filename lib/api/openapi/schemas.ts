@@ -235,6 +235,10 @@ export const auditEntrySchema = z.object({
   clientAddress: nullableText,
   userAgent: nullableText,
   details: z.record(z.string(), z.unknown()),
+  eventId: nullableText.describe('DICOM PS3.15 EventID (DCM code value); null on rows written before it was recorded'),
+  eventTypeCode: nullableText.describe('PS3.15 EventTypeCode (DCM code value), where one applies'),
+  eventActionCode: z.enum(['C', 'R', 'U', 'D', 'E']).nullable().describe('PS3.15 EventActionCode'),
+  eventOutcomeIndicator: z.union([z.literal(0), z.literal(4), z.literal(8), z.literal(12)]).nullable().describe('PS3.15 EventOutcomeIndicator'),
 });
 
 export const studyAuditTrailSchema = z.object({

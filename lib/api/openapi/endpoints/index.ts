@@ -5,6 +5,7 @@
  */
 import type { EndpointDef } from '../registry';
 import { aiEndpoints } from './ai';
+import { auditEndpoints } from './audit';
 import { coreEndpoints } from './core';
 import { dicomwebEndpoints } from './dicomweb';
 import { segmentationEndpoints } from './segmentation';
@@ -21,5 +22,6 @@ export const ALL_ENDPOINTS: EndpointDef[] = [
   ...aiEndpoints,
   ...uploadEndpoints,
   ...tokenEndpoints,
+  ...auditEndpoints,
   ...dicomwebEndpoints,
 ];
