@@ -7,7 +7,7 @@ import type { Principal } from '@/lib/api/route';
 import { auditPatientAccess, recordAudit, type Actor } from '@/lib/audit';
 import { hashFile } from '@/lib/storage';
 import { ingestFile, type IngestResult } from './ingest';
-import { displayName, parseUploadMetadata, type UploadMetadata } from './metadata';
+import { displayName, parseUploadMetadata, printableText, type UploadMetadata } from './metadata';
 
 /** Roles that may send images in; viewers only look. */
 export const UPLOAD_ROLES = ['admin', 'radiologist', 'clinician'] as const;
@@ -151,13 +151,15 @@ export async function finishUpload(id: string, file: string, actor: Actor, optio
     }
     if (error instanceof ApiError && !isTransientFailure(error)) {
       final = true;
-      await updateUpload(db, id, { status: 'failed', errorCode: error.code, errorMessage: error.message });
+      // Parser messages quote what the file held (entry names, tag values): keep them storable.
+      const message = printableText(error.message);
+      await updateUpload(db, id, { status: 'failed', errorCode: error.code, errorMessage: message });
       await recordAudit(actor, {
         action,
         outcome: 'failure',
         resourceType: 'upload',
         resourceId: id,
-        details: { code: error.code, message: error.message, ...(error.details && typeof error.details === 'object' && 'reason' in error.details ? { reason: (error.details as { reason: unknown }).reason } : {}) },
+        details: { code: error.code, message, ...(error.details && typeof error.details === 'object' && 'reason' in error.details ? { reason: (error.details as { reason: unknown }).reason } : {}) },
       }, db);
     }
     throw error;
