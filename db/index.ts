@@ -41,18 +41,28 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       max: 10,
       onnotice: () => {},
       connect_timeout: 10,
+      // postgres-js waits between reconnects with a backoff growing to 20 s, and requests queue
+      // behind it: during an outage they would hang instead of answering 503, and after it the
+      // app would come back late. Half a second keeps both prompt.
+      backoff: () => 0.5,
       // Keep timestamps as the driver's Date objects; app code never sees raw strings.
     });
     const db = drizzle(client, { schema });
-    if (options.migrationUrl) {
-      const owner = postgres(options.migrationUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
-      try {
-        await migrate(drizzle(owner, { schema }), { migrationsFolder: folder });
-      } finally {
-        await owner.end({ timeout: 5 });
+    try {
+      if (options.migrationUrl) {
+        const owner = postgres(options.migrationUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+        try {
+          await migrate(drizzle(owner, { schema }), { migrationsFolder: folder });
+        } finally {
+          await owner.end({ timeout: 5 });
+        }
+      } else {
+        await migrate(db, { migrationsFolder: folder });
       }
-    } else {
-      await migrate(db, { migrationsFolder: folder });
+    } catch (error) {
+      // The database was unreachable (or the migration failed): the next attempt opens a new pool.
+      await client.end({ timeout: 1 }).catch(() => {});
+      throw error;
     }
     return { db: db as unknown as Database, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
   }

@@ -170,6 +170,10 @@ export const uploads = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     // What ingest made of the file: instances stored, duplicates, skipped archive entries.
     result: jsonb('result').$type<Record<string, unknown>>(),
+    // A lease on writing to the upload (PATCH, ingest): tus's own locker only knows one process,
+    // and a lease that lapses frees an upload whose writer died without releasing it.
+    lockOwner: text('lock_owner'),
+    lockExpiresAt: timestamp('lock_expires_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

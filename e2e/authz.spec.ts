@@ -323,6 +323,17 @@ test('pages: every principal gets exactly what the policy allows', async () => {
 });
 
 /** Arguments an allowed caller would send; owned things are made for the caller first. */
+/** A fresh draft report of the study (an admin has the model draft one), for edit and sign calls. */
+async function draftReport(): Promise<string> {
+  const generate = actions.find((a) => a.key.endsWith('studies/[id]/actions.ts#generateReportAction'))!;
+  const made = await callAction(generate, [studyId], admin, 'authz-e2e setup');
+  expect(made.state, made.text.slice(0, 300)).toBe('ok');
+  const listed = await api('GET', `/api/studies/${studyId}/reports`, admin);
+  const draft = (listed.body.reports as { id: string; status: string }[]).find((r) => r.status === 'draft');
+  expect(draft, 'a draft report to edit or sign').toBeDefined();
+  return draft!.id;
+}
+
 async function argsFor(key: string, caller: Who): Promise<unknown[]> {
   switch (key) {
     case 'app/(app)/actions.ts#changeStudyWorkflowAction':
@@ -340,6 +351,11 @@ async function argsFor(key: string, caller: Who): Promise<unknown[]> {
     }
     case 'app/(app)/actions.ts#signOutAction':
       return [];
+    case 'app/(app)/studies/[id]/actions.ts#generateReportAction':
+      return [studyId];
+    case 'app/(app)/studies/[id]/actions.ts#saveReportAction':
+    case 'app/(app)/studies/[id]/actions.ts#signReportAction':
+      return [studyId, await draftReport(), { technique: 'CT head', findings: 'No bleed.', impression: 'Normal.' }];
     case 'app/(app)/admin/users/actions.ts#createUserAction':
       return [{}, form({ email: `authz-made-${randomUUID()}@hospital.test`, name: 'Made by matrix', password: PASSWORD, role: 'viewer' })];
     case 'app/(app)/admin/users/actions.ts#updateUserAction':

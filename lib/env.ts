@@ -48,6 +48,11 @@ const schema = z
     UPLOAD_MAX_INFLATED_BYTES: intFromEnv(2 * 1024 ** 3, 1, 256 * 1024 ** 3),
     UPLOAD_MAX_ARCHIVE_ENTRIES: intFromEnv(20_000, 1, 1_000_000),
     UPLOAD_EXPIRATION_HOURS: intFromEnv(24, 1, 24 * 365),
+    // Uploaded files are parsed on worker threads with these limits; 0 workers parses in the
+    // request thread (no memory or time limit: only for debugging).
+    INGEST_WORKERS: intFromEnv(Math.min(2, os.availableParallelism()), 0, 64),
+    INGEST_WORKER_MEMORY_MB: intFromEnv(256, 16, 16 * 1024),
+    INGEST_PARSE_TIMEOUT_MS: intFromEnv(30_000, 1, 60 * 60 * 1000),
     TOTALSEGMENTATOR_PATH: z.string().trim().min(1).optional(),
     TOTALSEGMENTATOR_URL: z
       .string()
@@ -124,6 +129,12 @@ const schema = z
         maxInflatedBytes: raw.UPLOAD_MAX_INFLATED_BYTES,
         maxArchiveEntries: raw.UPLOAD_MAX_ARCHIVE_ENTRIES,
         expirationMs: raw.UPLOAD_EXPIRATION_HOURS * 60 * 60 * 1000,
+      },
+      ingest: {
+        workers: raw.INGEST_WORKERS,
+        /** V8 heap limit of one ingest worker (worker_threads resourceLimits). */
+        workerMemoryMb: raw.INGEST_WORKER_MEMORY_MB,
+        parseTimeoutMs: raw.INGEST_PARSE_TIMEOUT_MS,
       },
       segmentation: {
         totalSegmentatorPath: raw.TOTALSEGMENTATOR_PATH,

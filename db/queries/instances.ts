@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, or, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../index';
 import { instances, patients, series, studies } from '../schema';
@@ -153,4 +153,14 @@ export async function findStudyInstanceAudited(db: Database, studyId: string, se
   if (!row) return undefined;
   const instance = Object.fromEntries(instanceColumns.map(([key, column]) => [key, row[column.name] === null ? null : column.mapFromDriverValue(row[column.name])])) as typeof instances.$inferSelect;
   return { instance, seriesId: row.x_series_id as string, modality: row.x_modality as string | null, studyId: row.x_study_id as string, patientId: row.x_patient_id as string };
+}
+
+/** Which of these storage keys an instance references (as its file or its browser copy). */
+export async function referencedStorageKeys(db: Executor, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db
+    .select({ key: instances.storageKey, browser: instances.browserStorageKey })
+    .from(instances)
+    .where(or(inArray(instances.storageKey, keys), inArray(instances.browserStorageKey, keys)));
+  return new Set(rows.flatMap((r) => [r.key, r.browser]).filter((k): k is string => k !== null && keys.includes(k)));
 }

@@ -10,7 +10,7 @@ import { listStudyInstances } from '@/db/queries/instances';
 import { advanceStudyStatus } from '@/db/queries/studies';
 import type { AnalysisResult } from '@/db/schema';
 import { ApiError, conflict, forbidden, notFound } from '@/lib/api/errors';
-import { auditPatientAccess, type Actor } from '@/lib/audit';
+import { auditPatientAccess, recordAudit, type Actor } from '@/lib/audit';
 import type { UserRole } from '@/lib/auth/roles';
 import { getEnv } from '@/lib/env';
 import { slicePosition } from '@/lib/studies/viewer';
@@ -91,8 +91,18 @@ function toReportView(row: AnalysisResult, people: People): ReportView {
   };
 }
 
-function requireWriter(actor: Actor) {
-  if (!actor.role || !(REPORT_WRITE_ROLES as readonly string[]).includes(actor.role)) throw forbidden('Only radiologists and administrators draft, edit and sign reports');
+/** Refuses (and records the refusal of) anyone but radiologists and administrators. */
+async function requireWriter(actor: Actor, action: string, target: { studyId?: string; reportId?: string }) {
+  if (actor.role && (REPORT_WRITE_ROLES as readonly string[]).includes(actor.role)) return;
+  await recordAudit(actor, {
+    action,
+    outcome: 'denied',
+    studyId: target.studyId,
+    resourceType: target.reportId ? 'report' : 'study',
+    resourceId: target.reportId ?? target.studyId,
+    details: { reason: 'role' },
+  });
+  throw forbidden('Only radiologists and administrators draft, edit and sign reports');
 }
 
 const mayReadDrafts = (actor: Actor) => !!actor.role && (REPORT_DRAFT_READ_ROLES as readonly string[]).includes(actor.role);
@@ -112,7 +122,7 @@ export function parseReportAnswer(text: string): ReportSections {
 
 /** Drafts a report from the middle image of each series (up to four). Audited as `report.generate`. */
 export async function generateReport(actor: Actor, studyId: string): Promise<ReportView> {
-  requireWriter(actor);
+  await requireWriter(actor, 'report.generate', { studyId });
   const started = Date.now();
   const config = getEnv().ai;
   const created = await auditPatientAccess(
@@ -199,7 +209,7 @@ export async function getReport(actor: Actor, id: string): Promise<ReportView> {
 
 /** Edits a draft; a final report answers 409. Audited as `report.update`. */
 export async function updateReport(actor: Actor, id: string, input: unknown): Promise<ReportView> {
-  requireWriter(actor);
+  await requireWriter(actor, 'report.update', { reportId: id });
   const sections = reportUpdateSchema.parse(input);
   return loadReport(actor, id, 'report.update', async (found) => {
     if (found.result.status === 'final') throw conflict('This report is signed and final; it cannot be changed');
@@ -215,8 +225,11 @@ export async function updateReport(actor: Actor, id: string, input: unknown): Pr
  * Audited as `report.sign`.
  */
 export async function signReport(actor: Actor, id: string, input?: unknown): Promise<ReportView> {
-  requireWriter(actor);
-  if (!actor.userId) throw forbidden('Reports are signed by a person, not an API token');
+  await requireWriter(actor, 'report.sign', { reportId: id });
+  if (!actor.userId) {
+    await recordAudit(actor, { action: 'report.sign', outcome: 'denied', resourceType: 'report', resourceId: id, details: { reason: 'token' } });
+    throw forbidden('Reports are signed by a person, not an API token');
+  }
   const sections = input === undefined ? undefined : reportUpdateSchema.parse(input);
   return loadReport(actor, id, 'report.sign', async (found) => {
     if (found.result.status === 'final') throw conflict('This report is already signed');

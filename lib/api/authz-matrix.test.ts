@@ -13,6 +13,7 @@ import path from 'node:path';
 import { encode } from 'next-auth/jwt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getDb } from '@/db';
+import { insertAnalysis, markReportFinal } from '@/db/queries/analyses';
 import { findAuditEntriesByUserAgent } from '@/db/queries/audit';
 import { touchSession } from '@/db/queries/sessions';
 import { insertUpload } from '@/db/queries/uploads';
@@ -32,6 +33,7 @@ import { appRouter, listAppRoutes } from '@/lib/testing/app-routes';
 import { API_POLICY, expectedOutcome, missingPolicies, policyKey, PRINCIPALS, ROLES, type Expectation, type PrincipalName } from '@/lib/testing/authz-policy';
 import { actorOfUser, createTestToken, createTestUser } from '@/lib/testing/fixtures';
 import { ingestForTest } from '@/lib/testing/ingest';
+import { startFakeGemini, type FakeGemini } from '@/lib/ai/testing/fake-gemini';
 import { studyFixture } from '@/lib/testing/study-fixture';
 
 // Auth.js reads the request's cookies through next/headers, which only a live Next.js request
@@ -62,6 +64,8 @@ interface Fixture {
   instanceId: string;
   jobId: string;
   segmentationId: string;
+  /** A signed (final) report of the study: readable by every role. */
+  reportId: string;
   studyUid: string;
   seriesUid: string;
   sopUid: string;
@@ -207,6 +211,11 @@ const REQUESTS: Record<string, Builder> = {
   'GET /api/studies/[id]/viewer': (f) => ({ path: `/api/studies/${f.studyId}/viewer` }),
   'GET /api/studies/[id]/segmentations': (f) => ({ path: `/api/studies/${f.studyId}/segmentations` }),
   'POST /api/studies/[id]/segmentations': (f) => ({ path: `/api/studies/${f.studyId}/segmentations`, method: 'POST', json: { seriesId: f.seriesId, engine: 'builtin' } }),
+  'POST /api/analyze': (f) => ({ path: '/api/analyze', method: 'POST', json: { studyId: f.studyId, question: 'Is there a fracture?' } }),
+  'GET /api/studies/[id]/reports': (f) => ({ path: `/api/studies/${f.studyId}/reports` }),
+  'GET /api/reports/[id]': (f) => ({ path: `/api/reports/${f.reportId}` }),
+  'GET /api/reports/[id]/export': (f) => ({ path: `/api/reports/${f.reportId}/export?format=txt` }),
+  'GET /api/audit': () => ({ path: '/api/audit?pageSize=5' }),
   'GET /api/tokens': () => ({ path: '/api/tokens' }),
   'POST /api/tokens': () => ({ path: '/api/tokens', method: 'POST', json: { name: `m-${randomUUID()}`, role: 'viewer', scopes: ['studies:read'] } }),
   'DELETE /api/tokens/[id]': async () => ({ path: `/api/tokens/${(await createTestToken('viewer', ['studies:read'])).id}`, method: 'DELETE' }),
@@ -260,8 +269,15 @@ interface Row {
 }
 const results: Row[] = [];
 
+let gemini: FakeGemini;
+
 beforeAll(async () => {
   await import('next/headers'); // runs the mock's factory, which makes the store
+  // AI routes answer for real (a local stand-in for Gemini), so an allowed call is a 200.
+  gemini = await startFakeGemini();
+  process.env.GOOGLE_API_KEY = 'matrix-key';
+  process.env.GEMINI_BASE_URL = gemini.url;
+  resetEnvForTests();
   registerSegmentationJobs();
   const db = await getDb();
   for (const role of ROLES) {
@@ -293,8 +309,20 @@ beforeAll(async () => {
   const item = (await ingestForTest(file, {}, admin.id)).items[0]!;
   const job = await requestProcessing(item.studyId, admin.id);
   const segmentation = await requestSegmentation(actorOfUser(admin), item.studyId, { seriesId: item.seriesId, engine: 'builtin', options: {} });
+  // A report as a radiologist signs it (drafted by the model in real use; written directly here).
+  const draft = await insertAnalysis(db, {
+    kind: 'report',
+    status: 'draft',
+    studyId: item.studyId,
+    model: 'matrix',
+    prompt: 'matrix',
+    content: { technique: 'CT', findings: 'None.', impression: 'Normal.', notice: 'Not a diagnosis.' },
+    createdBy: admin.id,
+  });
+  await markReportFinal(db, draft.id, admin.id, draft.content as Record<string, unknown>);
   fixture = {
     admin,
+    reportId: draft.id,
     studyId: item.studyId,
     seriesId: item.seriesId,
     instanceId: item.instanceId,
@@ -305,6 +333,13 @@ beforeAll(async () => {
     sopUid: meta.sopInstanceUid!,
     dicom: made.data,
   };
+});
+
+afterAll(async () => {
+  delete process.env.GOOGLE_API_KEY;
+  delete process.env.GEMINI_BASE_URL;
+  resetEnvForTests();
+  await gemini.close();
 });
 
 afterAll(() => {

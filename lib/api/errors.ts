@@ -23,6 +23,8 @@ export type ApiErrorCode =
   | 'checksum_mismatch'
   | 'upload_incomplete'
   | 'database_unavailable'
+  | 'locked'
+  | 'insufficient_storage'
   | 'ai_not_configured'
   | 'ai_auth_failed'
   | 'ai_quota_exceeded'
@@ -79,6 +81,37 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+/** True when the disk (or quota) is full: a 507 the client can resume after, not a bug. */
+export function isStorageFull(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && STORAGE_FULL_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+export const databaseUnavailable = () =>
+  new ApiError(503, 'database_unavailable', 'The database is unavailable; try again shortly', { 'Retry-After': '5' });
+
+export const insufficientStorage = () =>
+  new ApiError(507, 'insufficient_storage', 'The server has no room left to store this; try again later (an upload resumes where it stopped)', { 'Retry-After': '30' });
+
+/** Failures that say nothing about the request: the same request may succeed later. */
+export function isTransientFailure(error: unknown): boolean {
+  if (error instanceof ApiError) return error.status === 503 || error.status === 507 || error.status === 423;
+  return isDatabaseUnavailable(error) || isStorageFull(error);
+}
+
+/** The ApiError a transient failure is answered with. */
+export function transientError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return isStorageFull(error) ? insufficientStorage() : databaseUnavailable();
+}
+
 /** Maps any thrown value to the one error shape; unexpected errors are logged, not leaked. */
 export function toErrorResponse(error: unknown): Response {
   if (error instanceof ApiError) {
@@ -90,10 +123,9 @@ export function toErrorResponse(error: unknown): Response {
     const message = first ? `Invalid ${first.path || 'input'}: ${first.message}` : 'Invalid input';
     return errorResponse(400, 'validation_error', message, { details });
   }
-  if (isDatabaseUnavailable(error)) {
-    return errorResponse(503, 'database_unavailable', 'The database is unavailable; try again shortly', {
-      headers: { 'Retry-After': '5' },
-    });
+  if (isDatabaseUnavailable(error) || isStorageFull(error)) {
+    const mapped = transientError(error);
+    return errorResponse(mapped.status, mapped.code, mapped.message, { headers: mapped.headers });
   }
   console.error('[api] unexpected error', error);
   return errorResponse(500, 'internal_error', 'Internal server error');

@@ -179,7 +179,7 @@ describe('every access to patient data writes exactly one audit row', () => {
 
     const anonymous = await audited(`/api/studies/${studyId}`, { token: null });
     expect(anonymous.status).toBe(401);
-    expectOneRow(anonymous.rows, { outcome: 'failure', role: null, userId: null, details: { reason: 'unauthenticated' } }, { tokenId: null });
+    expectOneRow(anonymous.rows, { outcome: 'failure', role: null, userId: null, details: { reason: 'no_credentials' } }, { tokenId: null });
   });
 
   it('workflow changes and the process trigger', async () => {

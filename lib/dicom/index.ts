@@ -11,7 +11,7 @@ import type { ParseOptions } from './types';
 
 export { DicomParseError, isDicomParseError, type DicomErrorCode } from './errors';
 export { sniffDicom, type SniffResult } from './sniff';
-export { parseDicom, parseDecimalString } from './parser';
+export { deflatedDatasetOffset, parseDicom, parseDecimalString } from './parser';
 export { extractMetadata, type DicomMetadata } from './metadata';
 export {
   formatValue,

@@ -584,7 +584,10 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
 
   let reader = fileReader;
   let start = datasetOffset;
-  if (syntax.deflated) {
+  if (syntax.deflated && options.inflated) {
+    reader = new Reader(options.inflated.bytes, Math.max(options.inflated.length, options.inflated.bytes.length), limits, budget);
+    start = 0;
+  } else if (syntax.deflated) {
     const complete = bytes.length >= fileSize;
     const inflated = inflateDataset(bytes.subarray(datasetOffset), complete, maxInflatedBytes, datasetOffset);
     reader = new Reader(inflated, complete ? inflated.length : Number.POSITIVE_INFINITY, limits, budget);
@@ -609,4 +612,21 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
     stoppedAtPixelData: reader.stoppedAtPixelData,
     warnings: budget.warnings,
   };
+}
+
+/**
+ * Where the deflated dataset of a Deflated Explicit VR Little Endian file starts (right after its
+ * file meta group), or null for any other file, so that a caller can inflate it as a stream.
+ */
+export function deflatedDatasetOffset(bytes: Uint8Array, fileSize = bytes.length): number | null {
+  try {
+    const reader = new Reader(bytes, Math.max(fileSize, bytes.length), { maxDepth: 1, maxElements: 10_000, stopAtPixelData: true }, { elements: 0, warnings: [], warned: new Set() });
+    const meta = parseMeta(reader, hasDicmPrefix(bytes) ? 132 : 0);
+    if (!meta) return null;
+    const uid = firstString(meta.meta, Tags.TransferSyntaxUid);
+    return uid && lookupTransferSyntax(uid)?.deflated ? meta.next : null;
+  } catch {
+    // Whatever is wrong with the meta group, parseDicom reports it.
+    return null;
+  }
 }

@@ -16,6 +16,12 @@ export interface ParseOptions {
   maxDepth?: number;
   /** Most data elements (all levels together) accepted (default 500,000). */
   maxElements?: number;
+  /**
+   * For a deflated file: its dataset already inflated by the caller (who can stream and count
+   * it without holding it all), `bytes` being the first part and `length` the whole inflated
+   * size. The parser then inflates nothing itself.
+   */
+  inflated?: { bytes: Uint8Array; length: number };
 }
 
 /** A parsed value. Binary values are not copied: read them with `getElementBytes`. */

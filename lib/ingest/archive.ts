@@ -6,7 +6,7 @@ import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { ApiError } from '@/lib/api/errors';
 import { scratchFile } from '@/lib/storage';
 import { Crc32 } from './crc32';
-import { displayName } from './metadata';
+import { displayName, printableText } from './metadata';
 
 export interface ExtractedEntry {
   /** The entry's name for display only; never used to build a path. */
@@ -27,12 +27,12 @@ export interface ArchiveLimits {
   maxEntries: number;
 }
 
-const invalidArchive = (message: string) => new ApiError(422, 'invalid_archive', message);
+const invalidArchive = (message: string) => new ApiError(422, 'invalid_archive', printableText(message));
 const tooLarge = (message: string) => new ApiError(413, 'payload_too_large', message);
 
 function openZip(file: string): Promise<ZipFile> {
   return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) =>
+    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) =>
       err || !zip ? reject(err ?? new Error('no zip')) : resolve(zip),
     ),
   );
@@ -69,38 +69,49 @@ export async function extractArchive(file: string, limits: ArchiveLimits): Promi
 
   const entries: ExtractedEntry[] = [];
   const skipped: SkippedEntry[] = [];
-  let declaredTotal = 0;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const next = () => zip.readEntry();
-      zip.on('error', (error: Error) => reject(invalidArchive(`Corrupt zip archive: ${error.message}`)));
-      zip.on('end', () => resolve());
-      zip.on('entry', (entry: Entry) => {
-        handleEntry(entry).then(next, reject);
-      });
-      next();
-    });
+    // The whole central directory first: an archive whose entries declare more than the limits
+    // (a zip bomb, overlapping entries) is refused before a single byte is inflated.
+    const listed = await listEntries(zip);
+    let declaredTotal = 0;
+    for (const entry of listed) {
+      const name = displayName(entry.fileName);
+      if (entry.uncompressedSize > limits.maxEntryBytes) {
+        throw tooLarge(`Archive entry ${name ?? ''} is larger than the ${limits.maxEntryBytes}-byte limit`);
+      }
+      declaredTotal += entry.uncompressedSize;
+      if (declaredTotal > limits.maxTotalBytes) {
+        throw tooLarge(`The archive would unpack to more than ${limits.maxTotalBytes} bytes`);
+      }
+    }
+    for (const entry of listed) await handleEntry(entry);
   } catch (error) {
-    zip.close();
     await Promise.all(entries.map((e) => rm(e.file, { force: true })));
     throw error;
+  } finally {
+    zip.close();
   }
   return { entries, skipped };
 
+  function listEntries(source: ZipFile): Promise<Entry[]> {
+    const listed: Entry[] = [];
+    return new Promise<Entry[]>((resolve, reject) => {
+      source.on('error', (error: Error) => reject(invalidArchive(`Corrupt zip archive: ${error.message}`)));
+      source.on('end', () => resolve(listed));
+      source.on('entry', (entry: Entry) => {
+        const rawName = entry.fileName;
+        if (!rawName.endsWith('/') && !isNoise(rawName)) listed.push(entry);
+        source.readEntry();
+      });
+      source.readEntry();
+    });
+  }
+
   async function handleEntry(entry: Entry): Promise<void> {
-    const rawName = entry.fileName;
-    const name = displayName(rawName);
-    if (rawName.endsWith('/') || isNoise(rawName)) return;
+    const name = displayName(entry.fileName);
     if (entry.generalPurposeBitFlag & 0x1) {
       skipped.push({ name, code: 'encrypted', message: 'Encrypted archive entries are not supported' });
       return;
-    }
-    if (entry.uncompressedSize > limits.maxEntryBytes) {
-      throw tooLarge(`Archive entry ${name ?? ''} is larger than the ${limits.maxEntryBytes}-byte limit`);
-    }
-    declaredTotal += entry.uncompressedSize;
-    if (declaredTotal > limits.maxTotalBytes) {
-      throw tooLarge(`The archive would unpack to more than ${limits.maxTotalBytes} bytes`);
     }
     const target = await scratchFile();
     const crc = new Crc32();

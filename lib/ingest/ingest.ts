@@ -4,15 +4,17 @@ import { open, rm, stat } from 'node:fs/promises';
 import { getDb } from '@/db';
 import { registerInstance, type CatalogEntry } from '@/db/queries/catalog';
 import { ApiError } from '@/lib/api/errors';
-import { DicomParseError, extractMetadata, getString, makeTag, parseDicom, type DicomMetadata } from '@/lib/dicom';
+import { DicomParseError, type DicomMetadata } from '@/lib/dicom';
 import { getEnv } from '@/lib/env';
-import { inspectNifti, NiftiParseError, type NiftiInspection } from '@/lib/nifti';
-import { removeObject, storeFile } from '@/lib/storage';
+import { NiftiParseError, type NiftiInspection } from '@/lib/nifti';
+import { removeObject, settleObject, storeFile } from '@/lib/storage';
 import { extractArchive, type SkippedEntry } from './archive';
 import { recogniseFormat, SNIFF_BYTES } from './formats';
-import type { UploadMetadata } from './metadata';
+import { parseDicomHeader, parseNifti } from './parse-pool';
+import type { DicomHeader } from './parse-tasks';
+import { findUidProblem } from './validate-dicom';
+import { printableText, type UploadMetadata } from './metadata';
 import { uidFromName, uidFromUuid } from './uid';
-import { findDicomProblem, type DicomProblem } from './validate-dicom';
 
 export interface IngestContext {
   uploadId: string;
@@ -39,8 +41,6 @@ export interface IngestResult {
 }
 
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
-const HEADER_PREFIX_BYTES = 16 * 1024 * 1024;
-const MAX_HEADER_PREFIX_BYTES = 256 * 1024 * 1024;
 
 async function readHead(file: string, length: number): Promise<Uint8Array> {
   const handle = await open(file, 'r');
@@ -60,32 +60,32 @@ function normaliseDate(value: string | null | undefined): string | null {
   return /^\d{8}$/.test(compact) ? compact : null;
 }
 
-const text = (value: unknown, max = 256): string | null =>
-  typeof value === 'string' && value.trim() ? value.trim().slice(0, max) : null;
+// Control characters (NUL above all, which PostgreSQL text and jsonb refuse) are damage, not data.
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+const text = (value: unknown, max = 256): string | null => {
+  if (typeof value !== 'string') return null;
+  const clean = value.replace(CONTROL, '').replace(/[\r\n\t]+/g, ' ').trim();
+  return clean ? clean.slice(0, max) : null;
+};
+
+/** The parsed header as stored in jsonb: the same values with NULs dropped from every string. */
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  return value;
+}
 const int = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : null);
 
-const MEDIA_STORAGE_SOP_CLASS = makeTag(0x0002, 0x0002);
-
-async function readDicomHeader(file: string, size: number): Promise<DicomMetadata & { mediaStorageSopClassUid: string | null; problem: DicomProblem | null }> {
-  let prefix = Math.min(size, HEADER_PREFIX_BYTES);
-  for (;;) {
-    const bytes = await readHead(file, prefix);
-    try {
-      const dataset = parseDicom(bytes, { fileSize: size, maxInflatedBytes: getEnv().upload.maxInflatedBytes });
-      const mediaStorageSopClassUid = (dataset.meta && getString(dataset.meta, MEDIA_STORAGE_SOP_CLASS)) || null;
-      const meta = extractMetadata(dataset);
-      return { ...meta, mediaStorageSopClassUid, problem: findDicomProblem(dataset, meta) };
-    } catch (error) {
-      if (error instanceof DicomParseError && error.code === 'header_too_large' && prefix < Math.min(size, MAX_HEADER_PREFIX_BYTES)) {
-        prefix = Math.min(size, MAX_HEADER_PREFIX_BYTES, prefix * 4);
-        continue;
-      }
-      if (error instanceof DicomParseError) {
-        const status = error.code === 'inflate_limit' ? 413 : 422;
-        throw new ApiError(status, status === 413 ? 'payload_too_large' : 'invalid_dicom', `Invalid DICOM file: ${error.message}`, {}, { reason: error.code });
-      }
-      throw error;
+async function readDicomHeader(file: string, size: number): Promise<DicomHeader> {
+  try {
+    return await parseDicomHeader(file, size);
+  } catch (error) {
+    if (error instanceof DicomParseError) {
+      const status = error.code === 'inflate_limit' ? 413 : 422;
+      throw new ApiError(status, status === 413 ? 'payload_too_large' : 'invalid_dicom', `Invalid DICOM file: ${error.message}`, {}, { reason: error.code });
     }
+    throw error;
   }
 }
 
@@ -95,10 +95,11 @@ async function storeAndRegister(
   zeroPrefix: number,
   build: (stored: { key: string; size: number; sha256: string }) => CatalogEntry,
 ): Promise<Omit<IngestedItem, 'name' | 'format' | 'sopInstanceUid'>> {
-  const stored = await storeFile(file, { zeroPrefix });
+  const stored = await storeFile(file, { zeroPrefix, pending: true });
   try {
     const registered = await registerInstance(await getDb(), build(stored));
     if (registered.duplicate) await removeObject(stored.key);
+    else await settleObject(stored.key);
     return registered;
   } catch (error) {
     await removeObject(stored.key);
@@ -137,8 +138,9 @@ async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx
   if (meta.sopClassUid === MEDIA_STORAGE_DIRECTORY || meta.mediaStorageSopClassUid === MEDIA_STORAGE_DIRECTORY) {
     throw new ApiError(422, 'invalid_dicom', 'This is a DICOMDIR index, not an image; upload the folder or a zip of it instead', {}, { reason: 'dicomdir' });
   }
-  if (meta.problem) {
-    throw new ApiError(422, 'invalid_dicom', `Invalid DICOM file: ${meta.problem.message}`, {}, { reason: meta.problem.reason });
+  const problem = meta.problem ?? findUidProblem(meta);
+  if (problem) {
+    throw new ApiError(422, 'invalid_dicom', `Invalid DICOM file: ${problem.message}`, {}, { reason: problem.reason });
   }
   const missing = (['studyInstanceUid', 'seriesInstanceUid', 'sopInstanceUid'] as const).filter((k) => !meta[k]);
   // An image without UIDs of its own (old exports, test images, hand-made files) is still an image
@@ -186,7 +188,7 @@ async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx
       rows: int(meta.rows),
       columns: int(meta.columns),
       frames: Math.max(1, int(meta.numberOfFrames) ?? 1),
-      metadata: { ...meta, problem: undefined, ...(missing.length ? { generatedUids: missing } : {}) } as unknown as Record<string, unknown>,
+      metadata: jsonSafe({ ...meta, problem: undefined, ...(missing.length ? { generatedUids: missing } : {}) }) as Record<string, unknown>,
       uploadId: ctx.uploadId,
     },
   }));
@@ -195,7 +197,7 @@ async function ingestDicom(file: string, size: number, hasPreamble: boolean, ctx
 
 async function inspectNiftiFile(file: string): Promise<NiftiInspection> {
   try {
-    return await inspectNifti(createReadStream(file, { highWaterMark: 1024 * 1024 }), { maxInflatedBytes: getEnv().upload.maxInflatedBytes });
+    return await parseNifti(file);
   } catch (error) {
     if (error instanceof NiftiParseError) {
       if (error.code === 'inflate_limit' || error.code === 'dimensions_too_large') {
@@ -213,7 +215,9 @@ async function inspectNiftiFile(file: string): Promise<NiftiInspection> {
 async function ingestNifti(file: string, ctx: IngestContext, name: string | null): Promise<IngestedItem> {
   const inspection = await inspectNiftiFile(file);
   const { header } = inspection;
-  const sopInstanceUid = uidFromUuid();
+  // Name-based on the upload and the content: ingesting the same upload again (after a crash
+  // between the catalogue commit and the upload's `ready`) finds it instead of adding a series.
+  let sopInstanceUid = '';
   const registered = await storeAndRegister(file, 0, (stored) => ({
     patient: {
       patientKey: ctx.metadata.patientId || `NIFTI-${ctx.uploadId.slice(0, 8).toUpperCase()}`,
@@ -228,12 +232,12 @@ async function ingestNifti(file: string, ctx: IngestContext, name: string | null
       createdBy: ctx.userId,
     },
     series: {
-      seriesInstanceUid: uidFromUuid(),
+      seriesInstanceUid: uidFromName('nifti-series', ctx.uploadId, name ?? '', stored.sha256),
       modality: ctx.metadata.modality ?? 'OT',
-      description: name ?? (header.description || null),
+      description: name ?? text(header.description),
     },
     instance: {
-      sopInstanceUid,
+      sopInstanceUid: (sopInstanceUid = uidFromName('nifti-instance', ctx.uploadId, name ?? '', stored.sha256)),
       format: 'nifti',
       storageKey: stored.key,
       sizeBytes: stored.size,
@@ -241,7 +245,7 @@ async function ingestNifti(file: string, ctx: IngestContext, name: string | null
       columns: header.dims[0] ?? null,
       rows: header.dims[1] ?? null,
       frames: Math.max(1, (header.dims[2] ?? 1) * (header.dims[3] ?? 1)),
-      metadata: { nifti: header, gzip: inspection.gzip, inflatedBytes: inspection.inflatedBytes } as unknown as Record<string, unknown>,
+      metadata: jsonSafe({ nifti: header, gzip: inspection.gzip, inflatedBytes: inspection.inflatedBytes }) as Record<string, unknown>,
       uploadId: ctx.uploadId,
     },
   }));
@@ -295,7 +299,7 @@ export async function ingestFile(file: string, ctx: IngestContext): Promise<Inge
         items.push(await ingestSingle(entry.file, ctx, entry.name, true));
       } catch (error) {
         if (!(error instanceof ApiError) || error.status >= 500) throw error;
-        skipped.push({ name: entry.name, code: error.code, message: error.message });
+        skipped.push({ name: entry.name, code: error.code, message: printableText(error.message) });
       } finally {
         await rm(entry.file, { force: true });
       }

@@ -37,3 +37,12 @@ export function displayName(name: string | undefined): string | null {
   const clean = last.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
   return clean && clean !== '.' && clean !== '..' ? clean : null;
 }
+
+/**
+ * Text that came from a file or a client (an entry name inside a parser's message, say), fit to
+ * be stored and shown: control characters, which PostgreSQL refuses (NUL) or which forge log
+ * lines, are replaced by U+FFFD.
+ */
+export function printableText(text: string, max = 2000): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '\ufffd').slice(0, max);
+}

@@ -2,12 +2,12 @@ import { rm } from 'node:fs/promises';
 import { getDb } from '@/db';
 import { findUpload, insertUpload, updateUpload } from '@/db/queries/uploads';
 import type { Upload } from '@/db/schema';
-import { ApiError, notFound } from '@/lib/api/errors';
+import { ApiError, isTransientFailure, notFound, type ApiErrorCode } from '@/lib/api/errors';
 import type { Principal } from '@/lib/api/route';
 import { auditPatientAccess, recordAudit, type Actor } from '@/lib/audit';
 import { hashFile } from '@/lib/storage';
 import { ingestFile, type IngestResult } from './ingest';
-import { displayName, parseUploadMetadata, type UploadMetadata } from './metadata';
+import { displayName, parseUploadMetadata, printableText, type UploadMetadata } from './metadata';
 
 /** Roles that may send images in; viewers only look. */
 export const UPLOAD_ROLES = ['admin', 'radiologist', 'clinician'] as const;
@@ -95,8 +95,11 @@ function resultSummary(result: IngestResult) {
 }
 
 /**
- * Called once the last byte has arrived: verifies the whole-file sha256 the client declared,
- * then ingests. The tus copy is removed either way; what was ingested lives in storage.
+ * Called once the last byte has arrived (holding the upload's write lock): verifies the
+ * whole-file sha256 the client declared, then ingests. The tus copy is removed once the outcome
+ * is final (ingested, or refused for what the file is); a transient failure (database down, disk
+ * full) keeps it and leaves the upload `processing`, so the same final PATCH, or the reconcile
+ * sweep, ingests it later without the client sending a byte again.
  */
 export async function finishUpload(id: string, file: string, actor: Actor, options: { action?: string } = {}): Promise<UploadSummary> {
   // One row per ingest, named by the request that delivered the file (upload.ingest, dicomweb.store).
@@ -104,8 +107,9 @@ export async function finishUpload(id: string, file: string, actor: Actor, optio
   const db = await getDb();
   const upload = await findUpload(db, id);
   if (!upload) throw notFound('No such upload');
-  await updateUpload(db, id, { status: 'processing' });
+  let final = false;
   try {
+    await updateUpload(db, id, { status: 'processing' });
     const { sha256, size } = await hashFile(file);
     await updateUpload(db, id, { sha256, receivedBytes: size });
     const declared = (upload.metadata as UploadMetadata).sha256;
@@ -120,7 +124,9 @@ export async function finishUpload(id: string, file: string, actor: Actor, optio
     });
     const summary = resultSummary(result);
     const first = result.items[0];
-    await updateUpload(db, id, { status: 'ready', studyId: first?.studyId ?? null, result: summary });
+    // Processing request and audit row before `ready`: if the database goes away in between, the
+    // upload stays `processing` and is ingested again (idempotently) rather than left without
+    // its job or its audit row.
     // Decoding and rendering checks run as durable jobs, not inside the upload request.
     const { requestProcessing } = await import('@/lib/imaging/processing');
     for (const studyId of summary.studyIds) await requestProcessing(studyId, upload.userId);
@@ -133,6 +139,8 @@ export async function finishUpload(id: string, file: string, actor: Actor, optio
       studyId: first?.studyId,
       details: { instances: summary.instances, duplicates: summary.duplicates, skipped: summary.skipped.length, studies: summary.studyIds.length, sha256 },
     }, db);
+    await updateUpload(db, id, { status: 'ready', studyId: first?.studyId ?? null, result: summary });
+    final = true;
     return summariseUpload((await findUpload(db, id))!);
   } catch (error) {
     if (!(error instanceof ApiError)) {
@@ -141,21 +149,34 @@ export async function finishUpload(id: string, file: string, actor: Actor, optio
         (auditError) => console.error('[audit] could not record failed ingest', auditError),
       );
     }
-    if (error instanceof ApiError) {
-      await updateUpload(db, id, { status: 'failed', errorCode: error.code, errorMessage: error.message });
+    if (error instanceof ApiError && !isTransientFailure(error)) {
+      final = true;
+      // Parser messages quote what the file held (entry names, tag values): keep them storable.
+      const message = printableText(error.message);
+      await updateUpload(db, id, { status: 'failed', errorCode: error.code, errorMessage: message });
       await recordAudit(actor, {
         action,
         outcome: 'failure',
         resourceType: 'upload',
         resourceId: id,
-        details: { code: error.code, message: error.message, ...(error.details && typeof error.details === 'object' && 'reason' in error.details ? { reason: (error.details as { reason: unknown }).reason } : {}) },
+        details: { code: error.code, message, ...(error.details && typeof error.details === 'object' && 'reason' in error.details ? { reason: (error.details as { reason: unknown }).reason } : {}) },
       }, db);
     }
     throw error;
   } finally {
-    await rm(file, { force: true });
-    await rm(`${file}.json`, { force: true });
+    if (final) {
+      await rm(file, { force: true });
+      await rm(`${file}.json`, { force: true });
+    }
   }
+}
+
+const FAILURE_STATUS: Partial<Record<string, number>> = { payload_too_large: 413, unsupported_format: 415, unsupported_media_type: 415 };
+
+/** What a refused upload answers when its final PATCH is repeated: the refusal, again. */
+export function failedUploadStatus(upload: Upload): { status: number; code: ApiErrorCode; message: string } {
+  const code = (upload.errorCode ?? 'upload_incomplete') as ApiErrorCode;
+  return { status: FAILURE_STATUS[code] ?? 422, code, message: upload.errorMessage ?? 'This upload was refused' };
 }
 
 /** The status of one upload, for its owner (or an admin); anyone else is told it does not exist. */

@@ -15,6 +15,32 @@ export interface DicomProblem {
   message: string;
 }
 
+// PS3.5 9.1: digits and dots, starting with a digit, at most 64 characters. Leading zeros and
+// empty components are tolerated (old writers produce them); anything else is not a UID but text smuggled into one.
+const UID_SYNTAX = /^(?=.{1,64}$)[0-9]+(\.[0-9]*)*$/;
+
+const UID_ATTRIBUTES = [
+  ['Study Instance UID', 'studyInstanceUid'],
+  ['Series Instance UID', 'seriesInstanceUid'],
+  ['SOP Instance UID', 'sopInstanceUid'],
+  ['SOP Class UID', 'sopClassUid'],
+] as const;
+
+/**
+ * UIDs become keys of the catalogue and parts of DICOMweb URLs: one that holds anything but
+ * digits and dots (a path, a NUL, a script) is refused rather than carried along.
+ */
+export function findUidProblem(meta: DicomMetadata): DicomProblem | null {
+  for (const [name, field] of UID_ATTRIBUTES) {
+    const value = meta[field];
+    if (value && !UID_SYNTAX.test(value)) {
+      const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+      return { reason: 'invalid_uid', message: `${name} ${shown} is not a DICOM UID (digits and dots, at most 64 characters)` };
+    }
+  }
+  return null;
+}
+
 const IMAGE_ATTRIBUTES = [
   ['Rows', Tags.Rows, 'rows'],
   ['Columns', Tags.Columns, 'columns'],

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { getDb, type Database } from '@/db';
+import { isDatabaseUnavailable } from '@/lib/api/errors';
 import {
   claimNextJob,
   completeJob,
@@ -221,6 +222,7 @@ export function startWorker(options: WorkerOptions = {}): JobWorker {
 
   async function loop(): Promise<void> {
     let db: Database | undefined = options.db;
+    let outage = false;
     while (!stopping) {
       wakePending = false;
       try {
@@ -234,8 +236,18 @@ export function startWorker(options: WorkerOptions = {}): JobWorker {
           if (!job) break;
           executions.add(execute(db, job));
         }
+        if (outage) {
+          logger.warn('[jobs] database reachable again; polling resumed');
+          outage = false;
+        }
       } catch (error) {
-        logger.error('[jobs] polling failed', error);
+        // An outage is expected to end: say so once, keep polling, instead of a stack per second.
+        if (isDatabaseUnavailable(error)) {
+          if (!outage) logger.warn(`[jobs] database unavailable, still polling: ${describeError(error).split('\n')[0]}`);
+          outage = true;
+        } else {
+          logger.error('[jobs] polling failed', error);
+        }
       }
       if (stopping || wakePending) continue;
       await new Promise<void>((resolve) => {

@@ -12,6 +12,8 @@ export const NIFTI_ERROR_CODES = [
   'inflate_limit',
   'corrupt_gzip',
   'detached_header',
+  /** More bytes after the image than `maxTrailingBytes`: damage, or a decompression bomb behind a small header. */
+  'trailing_data',
 ] as const;
 
 export type NiftiErrorCode = (typeof NIFTI_ERROR_CODES)[number];

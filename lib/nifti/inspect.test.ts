@@ -195,8 +195,9 @@ describe('inspectNifti on damaged or hostile input', () => {
     const source = trackedSource(gz, 16 * 1024);
     const started = performance.now();
     const memoryBefore = process.memoryUsage().rss;
+    // Stopped by the data that outruns the small image its header declares, long before the limit.
     const code = await errorCode(inspectNifti(source, { maxInflatedBytes: 4 * MB }));
-    expect(code).toBe('inflate_limit');
+    expect(code).toBe('trailing_data');
     expect(performance.now() - started).toBeLessThan(2000);
     expect(source.pulled).toBeLessThan(10);
     expect(source.closed).toBe(true);
@@ -206,8 +207,10 @@ describe('inspectNifti on damaged or hostile input', () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'nifti-bomb-')), 'bomb.nii.gz');
     writeFileSync(file, gz);
     const stream = createReadStream(file, { highWaterMark: 16 * 1024 });
-    expect(await errorCode(inspectNifti(stream, { maxInflatedBytes: 4 * MB }))).toBe('inflate_limit');
+    expect(await errorCode(inspectNifti(stream, { maxInflatedBytes: 4 * MB }))).toBe('trailing_data');
     expect(stream.destroyed).toBe(true);
+    // With trailing bytes allowed up to the limit, the limit itself stops the same bomb.
+    expect(await errorCode(inspectNifti(trackedSource(gz, 16 * 1024), { maxInflatedBytes: 4 * MB, maxTrailingBytes: 64 * MB }))).toBe('inflate_limit');
     expect(stream.bytesRead).toBeLessThan(gz.length);
     rmSync(path.dirname(file), { recursive: true });
   });
@@ -219,6 +222,14 @@ describe('inspectNifti on damaged or hostile input', () => {
     expect(await errorCode(inspectNifti(source, { maxInflatedBytes: 16 * MB }))).toBe('inflate_limit');
     expect(source.pulled).toBeLessThan(10);
     expect(source.closed).toBe(true);
+  });
+
+  it('accepts up to maxTrailingBytes after the image, and refuses more', async () => {
+    const header = nifti1Header({ dims: [8, 8, 8], datatype: 2, bitpix: 8 });
+    const ok = withData(header, 512 + 1000);
+    expect((await inspectNifti(chunksOf(ok, 4096), { maxInflatedBytes: 16 * MB, maxTrailingBytes: 1000 })).inflatedBytes).toBe(ok.length);
+    const tooMuch = withData(header, 512 + 1001);
+    expect(await errorCode(inspectNifti(chunksOf(tooMuch, 4096), { maxInflatedBytes: 16 * MB, maxTrailingBytes: 1000 }))).toBe('trailing_data');
   });
 
   it('refuses huge declared dimensions from the header alone', async () => {

@@ -11,7 +11,15 @@ export interface InspectOptions {
   maxInflatedBytes: number;
   /** Refuse headers declaring more voxels than this (default 2^31). */
   maxVoxels?: number;
+  /**
+   * Most bytes accepted after the image the header declares (default 1 MiB). Reading stops as
+   * soon as they are exceeded, so a small header in front of gigabytes of compressed zeros costs
+   * what the header declares, not what the limit allows.
+   */
+  maxTrailingBytes?: number;
 }
+
+const DEFAULT_MAX_TRAILING_BYTES = 1024 * 1024;
 
 export interface NiftiInspection {
   header: NiftiHeader;
@@ -148,6 +156,8 @@ export async function scanNifti(
 ): Promise<NiftiInspection> {
   checkOptions(options);
   const { maxInflatedBytes, maxVoxels } = options;
+  const maxTrailingBytes = options.maxTrailingBytes ?? DEFAULT_MAX_TRAILING_BYTES;
+  let ceiling = Number.POSITIVE_INFINITY;
   const stored = { bytes: 0 };
   const prefix = new Uint8Array(NIFTI2_HEADER_SIZE);
   let prefixLength = 0;
@@ -165,6 +175,12 @@ export async function scanNifti(
         throw new NiftiParseError(
           'inflate_limit',
           `The ${gzip ? 'inflated ' : ''}file exceeds the limit of ${maxInflatedBytes} bytes.`,
+        );
+      }
+      if (header && inflatedBytes > ceiling) {
+        throw new NiftiParseError(
+          'trailing_data',
+          `The ${gzip ? 'inflated ' : ''}file goes on for more than ${maxTrailingBytes} bytes past the ${header.minFileBytes} bytes its header declares.`,
         );
       }
       if (header) {
@@ -199,6 +215,10 @@ export async function scanNifti(
           'inflate_limit',
           `The image needs ${header.minFileBytes} bytes uncompressed, more than the limit of ${maxInflatedBytes}.`,
         );
+      }
+      ceiling = header.minFileBytes + maxTrailingBytes;
+      if (inflatedBytes > ceiling) {
+        throw new NiftiParseError('trailing_data', `The file goes on for more than ${maxTrailingBytes} bytes past the ${header.minFileBytes} bytes its header declares.`);
       }
       sink?.header(header);
       sink?.data(chunk);

@@ -28,6 +28,16 @@ function objectsDir(): string {
   return path.join(dataDir(), 'objects');
 }
 
+/** Markers of objects stored but not yet referenced by the catalogue (see `pending` below). */
+export function pendingDir(): string {
+  return path.join(objectsDir(), 'pending');
+}
+
+/** The directory of every stored object (two-character shards). */
+export function objectsRoot(): string {
+  return objectsDir();
+}
+
 export function isStorageKey(key: string): boolean {
   return KEY_PATTERN.test(key);
 }
@@ -57,10 +67,18 @@ export interface StoredObject {
  * Copies `source` into storage, optionally rewriting its first bytes (used to blank a DICOM
  * preamble), and makes it durable (file and directory fsync) before returning.
  */
-export async function storeFile(source: string, options: { zeroPrefix?: number } = {}): Promise<StoredObject> {
+export async function storeFile(source: string, options: { zeroPrefix?: number; pending?: boolean } = {}): Promise<StoredObject> {
   const key = randomUUID();
   const target = objectPath(key);
   await mkdir(path.dirname(target), { recursive: true });
+  // With `pending`, a marker exists until the caller settles the object (after its database
+  // commit): a crash in between leaves an object the reconcile sweep can find and remove.
+  if (options.pending) {
+    await mkdir(pendingDir(), { recursive: true });
+    const marker = await open(path.join(pendingDir(), key), 'wx');
+    await marker.sync();
+    await marker.close();
+  }
   const partial = `${target}.partial`;
   const hash = createHash('sha256');
   let size = 0;
@@ -89,9 +107,16 @@ export async function storeFile(source: string, options: { zeroPrefix?: number }
     await fsyncPath(path.dirname(target));
   } catch (error) {
     await rm(partial, { force: true });
+    if (options.pending) await rm(path.join(pendingDir(), key), { force: true });
     throw error;
   }
   return { key, size, sha256: hash.digest('hex') };
+}
+
+/** The catalogue now references (or has refused) a `pending` object: drop its marker. */
+export async function settleObject(key: string): Promise<void> {
+  if (!isStorageKey(key)) throw new Error('invalid storage key');
+  await rm(path.join(pendingDir(), key), { force: true });
 }
 
 /** Stores bytes made on the server (e.g. a transcoded copy), durably, under a new key. */
@@ -127,6 +152,7 @@ export async function objectSize(key: string): Promise<number> {
 
 export async function removeObject(key: string): Promise<void> {
   await rm(objectPath(key), { force: true });
+  await rm(path.join(pendingDir(), key), { force: true });
   const dir = path.dirname(objectPath(key));
   const derived = await readdir(dir).catch(() => [] as string[]);
   await Promise.all(derived.filter((name) => name.startsWith(`${key}.`) && !name.endsWith('.partial')).map((name) => rm(path.join(dir, name), { force: true })));

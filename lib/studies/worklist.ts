@@ -25,29 +25,39 @@ export async function searchStudies(actor: Actor, query: StudyQuery) {
   );
 }
 
+async function readStudyDetail(studyId: string) {
+  const db = await getDb();
+  const study = await getStudyDetail(db, studyId);
+  if (!study) return null;
+  const [workflow, analyses] = await Promise.all([getStudyWorkflow(db, studyId), listStudyAnalyses(db, studyId)]);
+  const jobs = (await listJobsForStudy(studyId)).map((j) => ({
+    id: j.id,
+    kind: j.kind,
+    status: j.status,
+    progress: j.progress,
+    attempts: j.attempts,
+    error: j.error,
+    result: j.result,
+    createdAt: j.createdAt,
+    finishedAt: j.finishedAt,
+  }));
+  return { ...study, assignee: workflow?.assignee ?? null, jobs, analyses };
+}
+
+/**
+ * The study as it is after a change the caller just made and that was audited as such
+ * (`study.update`): one request, one row, so the answer is not audited a second time.
+ */
+export async function loadChangedStudy(studyId: string) {
+  return readStudyDetail(studyId);
+}
+
 /** A study with its patient, series, jobs, assignee and analyses (AI answers, reports, segmentations). */
 export async function loadStudy(actor: Actor, studyId: string) {
   return auditPatientAccess(
     actor,
     { action: 'study.read', resourceType: 'study', resourceId: studyId, studyId, describe: (s) => ({ patientId: s.patientId }) },
-    async () => {
-      const db = await getDb();
-      const study = await getStudyDetail(db, studyId);
-      if (!study) return null;
-      const [workflow, analyses] = await Promise.all([getStudyWorkflow(db, studyId), listStudyAnalyses(db, studyId)]);
-      const jobs = (await listJobsForStudy(studyId)).map((j) => ({
-        id: j.id,
-        kind: j.kind,
-        status: j.status,
-        progress: j.progress,
-        attempts: j.attempts,
-        error: j.error,
-        result: j.result,
-        createdAt: j.createdAt,
-        finishedAt: j.finishedAt,
-      }));
-      return { ...study, assignee: workflow?.assignee ?? null, jobs, analyses };
-    },
+    () => readStudyDetail(studyId),
   );
 }
 

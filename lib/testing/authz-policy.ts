@@ -16,6 +16,7 @@ export const ROLES = ['admin', 'radiologist', 'clinician', 'viewer'] as const sa
 const ALL = ROLES;
 const UPLOADERS = ['admin', 'radiologist', 'clinician'] as const;
 const ADMIN = ['admin'] as const;
+const REPORT_WRITERS = ['admin', 'radiologist'] as const;
 
 /**
  * Who calls. Sessions: one per role, a disabled user's, one signed out (its row revoked), one
@@ -105,6 +106,12 @@ export const API_POLICY: Record<string, RoutePolicy> = {
   'GET /api/studies/[id]/viewer': read(),
   'GET /api/studies/[id]/segmentations': read('segmentation'),
   'POST /api/studies/[id]/segmentations': { access: UPLOADERS, scope: 'segmentation' },
+  // AI: asking is for those who act on images; signed reports are readable by every role.
+  'POST /api/analyze': { access: UPLOADERS, scope: 'ai' },
+  'GET /api/studies/[id]/reports': read('reports'),
+  'GET /api/reports/[id]': read('reports'),
+  'GET /api/reports/[id]/export': read('reports'),
+  'GET /api/audit': { access: ADMIN, scope: 'admin' },
   'GET /api/tokens': { access: ADMIN, scope: 'admin' },
   'POST /api/tokens': { access: ADMIN, scope: 'admin' },
   'DELETE /api/tokens/[id]': { access: ADMIN, scope: 'admin' },
@@ -147,6 +154,7 @@ export const PAGE_POLICY: Record<string, RoutePolicy> = {
   '/studies/[id]/view': { access: ALL },
   '/admin/users': { access: ADMIN },
   '/admin/tokens': { access: ADMIN },
+  '/admin/audit': { access: ADMIN },
   '/sign-in': publicRoute,
   '/setup': publicRoute,
 };
@@ -161,6 +169,10 @@ export const ACTION_POLICY: Record<string, RoutePolicy> = {
   'app/(app)/actions.ts#reprocessStudyAction': { access: UPLOADERS },
   'app/(app)/actions.ts#saveSearchAction': { access: ALL },
   'app/(app)/actions.ts#deleteSavedSearchAction': { access: ALL, owned: true },
+  // Reports: drafted, edited and signed by radiologists and administrators only.
+  'app/(app)/studies/[id]/actions.ts#generateReportAction': { access: REPORT_WRITERS },
+  'app/(app)/studies/[id]/actions.ts#saveReportAction': { access: REPORT_WRITERS },
+  'app/(app)/studies/[id]/actions.ts#signReportAction': { access: REPORT_WRITERS },
   'app/(app)/admin/users/actions.ts#createUserAction': { access: ADMIN },
   'app/(app)/admin/users/actions.ts#updateUserAction': { access: ADMIN },
   'app/(app)/admin/tokens/actions.ts#createTokenAction': { access: ADMIN },

@@ -80,7 +80,9 @@ export const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'Body too large (payload_too_large)',
   415: 'Unsupported media type or format',
   422: 'The content cannot be processed (e.g. invalid_dicom, checksum_mismatch)',
+  423: 'Another request is writing to this upload (locked; Retry-After is set)',
   503: 'The database is unavailable (database_unavailable; Retry-After is set)',
+  507: 'No room left on the server\u2019s disk (insufficient_storage; Retry-After is set); uploads resume once space is back',
   500: 'A bug (internal_error); details are logged on the server, never sent',
 };
 

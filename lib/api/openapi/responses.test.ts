@@ -135,6 +135,12 @@ describe('real responses match the OpenAPI document', () => {
     const done = await patch(half, ct.bytes.length);
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ status: 'ready' });
+    // A finished upload: HEAD answers its full length and the final PATCH repeated answers the same status.
+    const head = await call('HEAD', location, { headers: tusHeaders });
+    expect([head.status, head.headers.get('upload-offset')]).toEqual([200, String(ct.bytes.length)]);
+    const repeated = await patch(ct.bytes.length, ct.bytes.length);
+    expect(repeated.status).toBe(200);
+    expect(repeated.body).toMatchObject({ id: done.body.id, status: 'ready', studyId: done.body.studyId });
     studyId = done.body.studyId;
     instanceId = done.body.result.items[0].instanceId;
     expect((await call('GET', `/api/uploads/${done.body.id}`)).status).toBe(200);

@@ -4,16 +4,12 @@ import { revalidatePath } from 'next/cache';
 import { z, ZodError } from 'zod';
 import { generateReport, reportUpdateSchema, signReport, updateReport } from '@/lib/ai/reports';
 import { ApiError } from '@/lib/api/errors';
-import { actorFor, getCurrentUser } from '@/lib/auth/session';
+import { sessionActor } from '@/lib/auth/session';
 import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
 
 const SESSION_ENDED: FormState = { error: 'Your session has ended; sign in again.' };
 const id = z.uuid();
 
-async function currentActor() {
-  const user = await getCurrentUser();
-  return user ? actorFor(user) : null;
-}
 
 function failure(error: unknown): FormState {
   if (error instanceof ZodError) {
@@ -32,7 +28,7 @@ function revalidateStudy(studyId: string) {
 
 /** Drafts a report of the study with Gemini (radiologists and administrators; validated in lib). */
 export async function generateReportAction(studyId: unknown): Promise<FormState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.generate_report');
   if (!actor) return SESSION_ENDED;
   try {
     const report = await generateReport(actor, id.parse(studyId));
@@ -44,7 +40,7 @@ export async function generateReportAction(studyId: unknown): Promise<FormState>
 }
 
 export async function saveReportAction(studyId: unknown, reportId: unknown, sections: unknown): Promise<FormState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.save_report');
   if (!actor) return SESSION_ENDED;
   try {
     await updateReport(actor, id.parse(reportId), reportUpdateSchema.parse(sections));
@@ -57,7 +53,7 @@ export async function saveReportAction(studyId: unknown, reportId: unknown, sect
 
 /** Signs a draft with the text as edited: final, by this user, now. */
 export async function signReportAction(studyId: unknown, reportId: unknown, sections: unknown): Promise<FormState> {
-  const actor = await currentActor();
+  const actor = await sessionActor('action.sign_report');
   if (!actor) return SESSION_ENDED;
   try {
     await signReport(actor, id.parse(reportId), reportUpdateSchema.parse(sections));

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { notFound } from '@/lib/api/errors';
 import { parseJsonBody, studyTarget, withApi } from '@/lib/api/route';
 import { updateStudyWorkflow, WORKFLOW_ROLES } from '@/lib/studies/workflow';
-import { loadStudy } from '@/lib/studies/worklist';
+import { loadChangedStudy, loadStudy } from '@/lib/studies/worklist';
 
 export const dynamic = 'force-dynamic';
 
@@ -23,7 +23,7 @@ export const PATCH = withApi(
     const body = await parseJsonBody(req, z.unknown(), 16 * 1024);
     await updateStudyWorkflow(actor, params.id, body);
     // The whole study, as GET answers it: clients need not merge a partial answer into what they hold.
-    const study = await loadStudy(actor, params.id);
+    const study = await loadChangedStudy(params.id);
     if (!study) throw notFound('No such study');
     return { study };
   },

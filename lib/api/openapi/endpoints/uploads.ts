@@ -5,7 +5,7 @@ import { uploadSummarySchema } from '../schemas';
 
 const tus = { roles: UPLOAD_ROLES, scope: 'studies:write' } as const;
 const tusDescription =
-  'tus 1.0.0 (creation, creation-with-upload, termination, expiration, checksum). Upload-Metadata keys: filename, relativePath, sha256 (hex, whole file, verified), and for NIfTI patientName, patientId, modality, studyDescription, studyInstanceUid.';
+  'tus 1.0.0 (creation, creation-with-upload, termination, expiration, checksum). One writer at a time: a PATCH or DELETE while another is writing answers 423 (locked, Retry-After). A full disk answers 507 (insufficient_storage); resume from HEAD once space is back. HEAD on a finished upload answers Upload-Offset = Upload-Length, and repeating the final PATCH answers the upload status again. Upload-Metadata keys: filename, relativePath, sha256 (hex, whole file, verified), and for NIfTI patientName, patientId, modality, studyDescription, studyInstanceUid.';
 const idPath = z.object({ path: z.string().describe('The upload id the creation answered in Location') });
 
 export const uploadEndpoints = defineEndpoints([
@@ -28,7 +28,7 @@ export const uploadEndpoints = defineEndpoints([
     auth: tus,
     body: { contentType: 'application/offset+octet-stream', description: 'Optional first chunk (creation-with-upload)', required: false },
     responses: { 201: { description: 'Created; Location is the upload URL' }, 200: { description: 'Created and complete (the whole file came with the request): the upload status', schema: uploadSummarySchema } },
-    errors: [400, 413, 415, 422],
+    errors: [400, 413, 415, 422, 507],
   },
   ...(['get', 'head', 'patch', 'delete', 'options'] as const).map((method) => ({
     method,
@@ -56,7 +56,7 @@ export const uploadEndpoints = defineEndpoints([
             : method === 'options'
               ? { 204: { description: 'Capabilities in headers' } }
               : { 404: { description: 'Not found (text/plain)', contentType: 'text/plain' } }) as Record<number, ResponseDef>,
-    errors: method === 'patch' ? [409, 413, 415, 422, 460] : method === 'get' ? [] : [404],
+    errors: method === 'patch' ? [409, 413, 415, 422, 423, 460, 507] : method === 'delete' ? [404, 423] : method === 'get' ? [] : [404],
   })),
   {
     method: 'get',
