@@ -15,7 +15,7 @@ const e2eDatabaseUrl = (() => {
 const FAKE_GEMINI_PORT = Number(process.env.E2E_FAKE_GEMINI_PORT ?? PORT + 1000);
 process.env.E2E_FAKE_GEMINI_URL = `http://127.0.0.1:${FAKE_GEMINI_PORT}`;
 
-/** The environment of the server under test (e2e/ai.spec.ts starts a second one without AI from it). */
+/** The environment of the server under test (e2e/gemini.spec.ts starts a second one without AI from it). */
 export const E2E_SERVER_ENV = {
   NODE_ENV: 'production',
   DATABASE_URL: e2eDatabaseUrl,

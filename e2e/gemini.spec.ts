@@ -1,3 +1,5 @@
+// AI analysis end to end. Named to sort after auth.spec.ts: the specs run in file order, one
+// installation, and auth.spec checks the first run before any account exists.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
