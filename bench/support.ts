@@ -25,12 +25,8 @@ export function sampleRss(pid: number, everyMs = 50) {
 export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 export const mbps = (bytes: number, ms: number) => `${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MB/s`;
 
-/** Streams a valid NIfTI-1 int16 volume of about `bytes` to disk without holding it in memory. */
-export async function writeBigNifti(file: string, bytes: number): Promise<number> {
-  const nx = 512;
-  const ny = 512;
-  const sliceBytes = nx * ny * 2;
-  const nz = Math.max(1, Math.floor((bytes - 352) / sliceBytes));
+/** The 352-byte header of a NIfTI-1 int16 volume whose voxels follow (for volumes streamed, not held). */
+export function int16NiftiHeader(nx: number, ny: number, nz: number): Buffer {
   const header = Buffer.alloc(352);
   header.writeInt32LE(348, 0);
   header.writeInt16LE(3, 40);
@@ -45,6 +41,16 @@ export async function writeBigNifti(file: string, bytes: number): Promise<number
   header.writeFloatLE(1, 112);
   header.writeUInt8(2, 123);
   header.write('n+1\0', 344, 'latin1');
+  return header;
+}
+
+/** Streams a valid NIfTI-1 int16 volume of about `bytes` to disk without holding it in memory. */
+export async function writeBigNifti(file: string, bytes: number): Promise<number> {
+  const nx = 512;
+  const ny = 512;
+  const sliceBytes = nx * ny * 2;
+  const nz = Math.max(1, Math.floor((bytes - 352) / sliceBytes));
+  const header = int16NiftiHeader(nx, ny, nz);
   const out = createWriteStream(file);
   out.write(header);
   const slice = Buffer.alloc(sliceBytes);

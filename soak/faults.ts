@@ -29,6 +29,7 @@ import { insertApiToken } from '../db/queries/api-tokens';
 import { generateApiTokenSecret } from '../lib/auth/tokens';
 import { tusCreate, tusOffset, tusPatch, uploadWithFaults, type TusTarget } from '../lib/testing/fault-client';
 import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from '../lib/testing/private-postgres';
+import { randomNiftiVolume } from '../lib/testing/nifti-volume';
 
 const PORT = Number(process.env.SOAK_FAULT_PORT ?? 3240);
 const PG_PORT = Number(process.env.SOAK_FAULT_PG_PORT ?? 5441);
@@ -46,26 +47,9 @@ function check(ok: boolean, message: string): void {
   }
 }
 
-/** A valid NIfTI-1 int16 volume of about `bytes`, random voxels (every upload a new file). */
+/** A NIfTI volume of about `bytes` that no other upload has (random voxels). */
 function volume(bytes: number): Buffer {
-  const nx = 128;
-  const ny = 128;
-  const nz = Math.max(1, Math.floor((bytes - 352) / (nx * ny * 2)));
-  const header = Buffer.alloc(352);
-  header.writeInt32LE(348, 0);
-  header.writeInt16LE(3, 40);
-  header.writeInt16LE(nx, 42);
-  header.writeInt16LE(ny, 44);
-  header.writeInt16LE(nz, 46);
-  for (let i = 4; i < 8; i++) header.writeInt16LE(1, 40 + i * 2);
-  header.writeInt16LE(4, 70);
-  header.writeInt16LE(16, 72);
-  for (let i = 0; i < 4; i++) header.writeFloatLE(1, 76 + i * 4);
-  header.writeFloatLE(352, 108);
-  header.writeFloatLE(1, 112);
-  header.writeUInt8(2, 123);
-  header.write('n+1\0', 344, 'latin1');
-  return Buffer.concat([header, randomBytes(nx * ny * nz * 2)]);
+  return randomNiftiVolume(bytes, 128);
 }
 
 interface App {

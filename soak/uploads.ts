@@ -19,7 +19,7 @@ import { openDatabase } from '../db';
 import { insertApiToken } from '../db/queries/api-tokens';
 import { generateApiTokenSecret } from '../lib/auth/tokens';
 import { makeSeries } from '../lib/testing/dicom-series';
-import { mb, rssOf, startNext, waitForHttp } from '../bench/support';
+import { int16NiftiHeader, mb, rssOf, startNext, waitForHttp } from '../bench/support';
 
 const UPLOADS = Number(process.env.SOAK_UPLOADS ?? 10);
 const UPLOAD_BYTES = Number(process.env.SOAK_UPLOAD_BYTES ?? 500 * 1024 * 1024);
@@ -31,20 +31,7 @@ const SLICE = 512 * 512 * 2;
 
 /** A valid NIfTI-1 int16 volume, generated as it is read: upload `seed` differs in every slice. */
 function niftiStream(seed: number, slices: number): Readable {
-  const header = Buffer.alloc(352);
-  header.writeInt32LE(348, 0);
-  header.writeInt16LE(3, 40);
-  header.writeInt16LE(512, 42);
-  header.writeInt16LE(512, 44);
-  header.writeInt16LE(slices, 46);
-  for (let i = 4; i < 8; i++) header.writeInt16LE(1, 40 + i * 2);
-  header.writeInt16LE(4, 70);
-  header.writeInt16LE(16, 72);
-  for (let i = 0; i < 4; i++) header.writeFloatLE(1, 76 + i * 4);
-  header.writeFloatLE(352, 108);
-  header.writeFloatLE(1, 112);
-  header.writeUInt8(2, 123);
-  header.write('n+1\0', 344, 'latin1');
+  const header = int16NiftiHeader(512, 512, slices);
   let z = -1;
   return new Readable({
     highWaterMark: SLICE,

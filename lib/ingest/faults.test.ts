@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { objectPath, objectsRoot, pendingDir, storeFile, uploadsDir } from '@/li
 import { reconcileUploads } from './recovery';
 import { releaseDeadLocalLeases } from './upload-lock';
 import { handleTusRequest, resetTusServerForTests } from './tus-server';
+import { randomNiftiVolume } from '@/lib/testing/nifti-volume';
 
 let base: string;
 let close: () => Promise<void>;
@@ -34,26 +35,9 @@ beforeAll(async () => {
 });
 afterAll(async () => close());
 
-/** A valid NIfTI-1 int16 volume of about `bytes`, with random voxels so every upload differs. */
+/** A NIfTI volume of about `bytes` that no other upload has (random voxels). */
 function volume(bytes = 256 * 1024): Buffer {
-  const nx = 64;
-  const ny = 64;
-  const nz = Math.max(1, Math.floor((bytes - 352) / (nx * ny * 2)));
-  const header = Buffer.alloc(352);
-  header.writeInt32LE(348, 0);
-  header.writeInt16LE(3, 40);
-  header.writeInt16LE(nx, 42);
-  header.writeInt16LE(ny, 44);
-  header.writeInt16LE(nz, 46);
-  for (let i = 4; i < 8; i++) header.writeInt16LE(1, 40 + i * 2);
-  header.writeInt16LE(4, 70);
-  header.writeInt16LE(16, 72);
-  for (let i = 0; i < 4; i++) header.writeFloatLE(1, 76 + i * 4);
-  header.writeFloatLE(352, 108);
-  header.writeFloatLE(1, 112);
-  header.writeUInt8(2, 123);
-  header.write('n+1\0', 344, 'latin1');
-  return Buffer.concat([header, randomBytes(nx * ny * nz * 2)]);
+  return randomNiftiVolume(bytes, 64);
 }
 
 type Summary = { id: string; status: string; sha256: string; studyId: string; result: { instances: number; duplicates: number; items: { instanceId: string }[] } };
