@@ -4,6 +4,7 @@ import { USER_ROLES, auditOutcome } from '@/db/schema';
 import type { Actor } from '@/lib/audit';
 import { OUTCOME_INDICATORS } from '@/lib/audit/events';
 import { parseAuditTrailQuery, searchTrail } from '@/lib/audit/trail';
+import { AuditActorCell, AuditPagination, describeAuditDetails } from '@/lib/ui/audit-rows';
 import { formatDateTime } from '@/lib/ui/format';
 
 const FILTERS = ['user', 'role', 'action', 'outcome', 'patient', 'study', 'address', 'from', 'to'] as const;
@@ -14,10 +15,6 @@ function queryOf(params: Params, extra: Record<string, string> = {}): string {
   return new URLSearchParams([...entries, ...Object.entries(extra)]).toString();
 }
 
-function describeDetails(details: Record<string, unknown>): string {
-  const text = JSON.stringify(details);
-  return text === '{}' ? '' : text.length > 160 ? `${text.slice(0, 157)}…` : text;
-}
 
 /** The whole trail for administrators (/admin/audit): filters and page in the URL, export links beside them. */
 export async function AuditTrailView({ actor, params }: { actor: Actor; params: Params }) {
@@ -33,7 +30,6 @@ export async function AuditTrailView({ actor, params }: { actor: Actor; params: 
   // Invalid filters are ignored, so the export links must not carry them either.
   const shown = problem ? {} : params;
   const trail = await searchTrail(actor, query);
-  const pages = Math.max(1, Math.ceil(trail.total / trail.pageSize));
   return (
     <div className="card">
       <form method="get" action="/admin/audit" className="row" aria-label="Audit filters">
@@ -136,10 +132,7 @@ export async function AuditTrailView({ actor, params }: { actor: Actor; params: 
                     {e.outcome}
                   </span>
                 </td>
-                <td>
-                  {e.userEmail ?? (e.tokenId ? `API token ${e.tokenId.slice(0, 8)}` : '—')}
-                  {e.role ? <span className="muted"> · {e.role}</span> : null}
-                </td>
+                <AuditActorCell entry={e} />
                 <td className="muted">{e.clientAddress ?? '—'}</td>
                 <td className="muted">
                   {e.patientKey ?? e.patientId?.slice(0, 8) ?? '—'}
@@ -150,22 +143,13 @@ export async function AuditTrailView({ actor, params }: { actor: Actor; params: 
                     </>
                   ) : null}
                 </td>
-                <td className="muted details">{describeDetails(e.details)}</td>
+                <td className="muted details">{describeAuditDetails(e.details)}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      <nav className="pagination" aria-label="Audit pages">
-        <span className="muted" data-testid="audit-count">
-          {trail.total} {trail.total === 1 ? 'entry' : 'entries'}
-        </span>
-        {trail.page > 1 ? <Link href={`/admin/audit?${queryOf(shown, { page: String(trail.page - 1) })}`}>← Newer</Link> : null}
-        <span className="muted">
-          Page {Math.min(trail.page, pages)} of {pages}
-        </span>
-        {trail.page < pages ? <Link href={`/admin/audit?${queryOf(shown, { page: String(trail.page + 1) })}`}>Older →</Link> : null}
-      </nav>
+      <AuditPagination total={trail.total} page={trail.page} pageSize={trail.pageSize} hrefOf={(p) => `/admin/audit?${queryOf(shown, { page: String(p) })}`} />
     </div>
   );
 }

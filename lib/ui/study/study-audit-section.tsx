@@ -2,6 +2,7 @@ import Link from 'next/link';
 import { ZodError } from 'zod';
 import type { Actor } from '@/lib/audit';
 import { AUDIT_OUTCOMES, loadStudyAuditTrail, parseStudyAuditQuery } from '@/lib/studies/audit-trail';
+import { AuditActorCell, AuditPagination, describeAuditDetails } from '@/lib/ui/audit-rows';
 import { formatDateTime } from '@/lib/ui/format';
 
 /** The study page's query parameters for the trail, prefixed so they never meet other sections'. */
@@ -17,10 +18,6 @@ function hrefFor(studyId: string, params: AuditParams): string {
   return `/studies/${studyId}${qs ? `?${qs}` : ''}#audit`;
 }
 
-function describeDetails(details: Record<string, unknown>): string {
-  const text = JSON.stringify(details);
-  return text === '{}' ? '' : text.length > 160 ? `${text.slice(0, 157)}…` : text;
-}
 
 /**
  * The study's audit trail, for administrators (the page renders it for them only, and the loader
@@ -37,7 +34,6 @@ export async function StudyAuditSection({ actor, studyId, params }: { actor: Act
     query = parseStudyAuditQuery({});
   }
   const trail = await loadStudyAuditTrail(actor, studyId, query);
-  const pages = Math.max(1, Math.ceil(trail.total / trail.pageSize));
   return (
     <section aria-labelledby="audit-heading" id="audit" data-testid="audit-section">
       <h2 id="audit-heading">Audit trail</h2>
@@ -109,27 +105,15 @@ export async function StudyAuditSection({ actor, studyId, params }: { actor: Act
                   <td>
                     <span className={`badge outcome-${e.outcome}`}>{e.outcome}</span>
                   </td>
-                  <td>
-                    {e.userEmail ?? (e.tokenId ? `API token ${e.tokenId.slice(0, 8)}` : '—')}
-                    {e.role ? <span className="muted"> · {e.role}</span> : null}
-                  </td>
+                  <AuditActorCell entry={e} />
                   <td className="muted">{e.clientAddress ?? '—'}</td>
-                  <td className="muted details">{describeDetails(e.details)}</td>
+                  <td className="muted details">{describeAuditDetails(e.details)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
-        <nav className="pagination" aria-label="Audit pages">
-          <span className="muted" data-testid="audit-count">
-            {trail.total} {trail.total === 1 ? 'entry' : 'entries'}
-          </span>
-          {trail.page > 1 ? <Link href={hrefFor(studyId, { ...params, page: String(trail.page - 1) })}>← Newer</Link> : null}
-          <span className="muted">
-            Page {Math.min(trail.page, pages)} of {pages}
-          </span>
-          {trail.page < pages ? <Link href={hrefFor(studyId, { ...params, page: String(trail.page + 1) })}>Older →</Link> : null}
-        </nav>
+        <AuditPagination total={trail.total} page={trail.page} pageSize={trail.pageSize} hrefOf={(p) => hrefFor(studyId, { ...params, page: String(p) })} />
       </div>
     </section>
   );
