@@ -102,11 +102,13 @@ describe('POST /api/upload (tus) with every corpus file', () => {
     } else if (!entry.expect_error && !isDicomdir) {
       it(`stores ${entry.id} with its metadata`, async () => {
         const data = readFileSync(entry.path);
+        // Stored before: by an earlier file of this corpus, or by another test file of the run
+        // (the database is shared; files whose UIDs cannot be made fresh, such as deflated ones).
+        const duplicate = seen.has(sop()) || (await instanceBySop(sop())) !== undefined;
         const result = await upload(data, { filename: path.basename(entry.path) });
         expect(result, JSON.stringify(result.body)).toMatchObject({ ok: true, status: 200 });
         const summary = result.body as Summary;
         expect(summary).toMatchObject({ status: 'ready', sha256: sha256(data) });
-        const duplicate = seen.has(sop());
         seen.add(sop());
         expect(summary.result).toMatchObject({ instances: duplicate ? 0 : 1, duplicates: duplicate ? 1 : 0 });
 
