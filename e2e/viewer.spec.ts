@@ -39,9 +39,17 @@ async function uploadCtVolume(page: Page): Promise<string> {
 
 test.describe('viewer', () => {
   let studyId: string;
+  /** Uncaught exceptions in the page: dwv failing inside an event handler leaves a load hanging. */
+  let pageErrors: string[];
 
   test.beforeEach(async ({ page }) => {
+    pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
     await signInAsAdmin(page);
+  });
+
+  test.afterEach(() => {
+    expect(pageErrors, 'uncaught exceptions in the page').toEqual([]);
   });
 
   test('open a CT series from the worklist, change window/level, invert, scroll, play and measure', async ({ page }) => {

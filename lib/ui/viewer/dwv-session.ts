@@ -5,10 +5,13 @@
  */
 import type { App, Annotation, ViewController } from 'dwv';
 import { widenToAllFrames } from './dwv-range';
+import { installOrderedDecoders } from './ordered-decoders';
 
 type Dwv = typeof import('dwv');
 
 const STALL_MS = 4000;
+/** A load with no event from dwv for this long is over, whatever the reason (a dwv exception, say). */
+const IDLE_MS = 60_000;
 /** dwv's own CT presets, which it adds to every CT: the viewer offers lib/imaging's instead. */
 const DWV_CT_PRESETS = { mediastinum: true, lung: true, bone: true, brain: true, head: true };
 
@@ -81,6 +84,7 @@ export class DwvSession {
   private cineTimer: number | undefined;
   private errors: string[] = [];
   private stallTimer: number | undefined;
+  private idleTimer: number | undefined;
   /** A load was started and has neither produced an image nor failed yet. */
   private loading = false;
   private disposed = false;
@@ -111,6 +115,7 @@ export class DwvSession {
 
   /** dwv touches `window` and `document` at import time, so it is only ever loaded in the browser. */
   static async create(divId: string, listener: SessionListener): Promise<DwvSession> {
+    installOrderedDecoders(window);
     const dwv = await import('dwv');
     // dwv logs every decoded frame at info level.
     dwv.logger.level = dwv.logger.levels.WARN;
@@ -121,9 +126,11 @@ export class DwvSession {
     const app = this.app;
     app.addEventListener('loadstart', () => {
       this.errors = [];
+      this.watchIdle();
       this.listener.progress(0);
     });
     app.addEventListener('loadprogress', (event: { loaded?: number; total?: number }) => {
+      this.watchIdle();
       if (this.stallTimer !== undefined) this.watchStall();
       if (typeof event.loaded === 'number') this.listener.progress(Math.min(100, Math.round((event.loaded / (event.total || 100)) * 100)));
     });
@@ -146,6 +153,7 @@ export class DwvSession {
       this.settle();
     });
     app.addEventListener('loaditem', (event: { source?: unknown; data?: Record<string, { value?: unknown[] } | undefined> }) => {
+      this.watchIdle();
       if (this.stallTimer !== undefined) this.watchStall();
       const uid = event.data?.['00080018']?.value?.[0];
       if (typeof uid === 'string' && typeof event.source === 'string') this.sources.set(uid.trim(), event.source);
@@ -169,6 +177,17 @@ export class DwvSession {
     }, STALL_MS);
   }
 
+  private watchIdle() {
+    window.clearTimeout(this.idleTimer);
+    if (!this.loading) return;
+    this.idleTimer = window.setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.disposed || !this.loading) return;
+      this.errors.push(`loading stopped: nothing arrived for ${IDLE_MS / 1000} s`);
+      this.settle();
+    }, IDLE_MS);
+  }
+
   /** Ends a load that did not complete: the images that did load are shown, with the errors. */
   private settle() {
     const partial = this.app.getDataIds().find((id) => this.app.getData(id)?.image !== undefined);
@@ -188,6 +207,7 @@ export class DwvSession {
 
   private onLoaded() {
     window.clearTimeout(this.stallTimer);
+    window.clearTimeout(this.idleTimer);
     this.stallTimer = undefined;
     const vc = this.controller();
     const data = this.dataId === null ? undefined : this.app.getData(this.dataId);
@@ -225,6 +245,7 @@ export class DwvSession {
   load(urls: string[]) {
     this.stop();
     window.clearTimeout(this.stallTimer);
+    window.clearTimeout(this.idleTimer);
     this.stallTimer = undefined;
     this.app.abortAllLoads();
     this.app.reset();
@@ -243,6 +264,7 @@ export class DwvSession {
   dispose() {
     this.disposed = true;
     window.clearTimeout(this.stallTimer);
+    window.clearTimeout(this.idleTimer);
     this.stop();
     this.app.abortAllLoads();
     this.app.reset();
