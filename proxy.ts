@@ -1,8 +1,10 @@
 import NextAuth from 'next-auth';
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
+import { isDatabaseDown } from '@/db/availability';
 import { baseAuthConfig } from '@/lib/auth/config';
 import { contentSecurityPolicy, generateNonce } from '@/lib/security/headers';
 import { isCrossSiteRequest } from '@/lib/security/origin';
+import { OUTAGE_RETRY_SECONDS, outagePage } from '@/lib/ui/outage';
 
 // Only the cookie is checked here; pages, route handlers and server actions re-check the user
 // against the database themselves, since a proxy matcher is easy to get wrong.
@@ -50,8 +52,24 @@ export async function proxy(req: NextRequest, event: NextFetchEvent) {
   if (!SAFE_METHODS.has(req.method) && isCrossSiteRequest(req)) {
     return new NextResponse('Cross-site requests are refused', { status: 403, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
   }
+  // Every page needs the database (the session is checked against it): while it is away, say so
+  // with a 503 before rendering, since a page that fails to render is answered with a 500.
+  if (SAFE_METHODS.has(req.method) && (await isDatabaseDown())) return outageResponse();
   if (PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(`${p}/`))) return nextWithPolicy(req);
   return (await guard)(req, event);
+}
+
+function outageResponse(): NextResponse {
+  return new NextResponse(outagePage(), {
+    status: 503,
+    headers: {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Retry-After': String(OUTAGE_RETRY_SECONDS),
+      'Cache-Control': 'no-store',
+      // The page runs no script at all.
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    },
+  });
 }
 
 export const config = {

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { getEnv } from '@/lib/env';
+import { reportDatabaseFailure, reportDatabaseSuccess, setDatabaseProbe } from './availability';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -14,6 +15,8 @@ export type Executor = Database | Transaction;
 export interface DatabaseHandle {
   db: Database;
   driver: 'postgres' | 'pglite';
+  /** One round trip on the pool (no transaction, no statement cache). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,7 +67,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       await client.end({ timeout: 1 }).catch(() => {});
       throw error;
     }
-    return { db: db as unknown as Database, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+    return {
+      db: db as unknown as Database,
+      driver: 'postgres',
+      ping: async () => {
+        await client`select 1`;
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -74,7 +84,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   const client = new PGlite(dir);
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: folder });
-  return { db: db as unknown as Database, driver: 'pglite', close: () => client.close() };
+  return {
+    db: db as unknown as Database,
+    driver: 'pglite',
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close: () => client.close(),
+  };
 }
 
 // Next bundles instrumentation, route handlers and server actions separately; a module-level
@@ -86,10 +103,17 @@ export function getDatabase(): Promise<DatabaseHandle> {
   if (!globalForDb.__imagingDb) {
     const env = getEnv();
     const opening = openDatabase({ url: env.databaseUrl, migrationUrl: env.databaseMigrationUrl, dataDir: env.dataDir });
-    // A failed open (database down at boot) must not poison every later request.
-    opening.catch(() => {
-      if (globalForDb.__imagingDb === opening) globalForDb.__imagingDb = undefined;
-    });
+    opening.then(
+      (handle) => {
+        reportDatabaseSuccess();
+        setDatabaseProbe(handle.ping);
+      },
+      () => {
+        reportDatabaseFailure();
+        // A failed open (database down at boot) must not poison every later request.
+        if (globalForDb.__imagingDb === opening) globalForDb.__imagingDb = undefined;
+      },
+    );
     globalForDb.__imagingDb = opening;
   }
   return globalForDb.__imagingDb;
@@ -102,6 +126,7 @@ export async function getDb(): Promise<Database> {
 export async function closeDb(): Promise<void> {
   const handle = globalForDb.__imagingDb;
   globalForDb.__imagingDb = undefined;
+  setDatabaseProbe(undefined);
   if (handle) await (await handle).close();
 }
 

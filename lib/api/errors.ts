@@ -1,4 +1,5 @@
 import { ZodError } from 'zod';
+import { reportDatabaseFailure } from '@/db/availability';
 
 export type ApiErrorCode =
   | 'bad_request'
@@ -124,6 +125,7 @@ export function toErrorResponse(error: unknown): Response {
     return errorResponse(400, 'validation_error', message, { details });
   }
   if (isDatabaseUnavailable(error) || isStorageFull(error)) {
+    if (isDatabaseUnavailable(error)) reportDatabaseFailure();
     const mapped = transientError(error);
     return errorResponse(mapped.status, mapped.code, mapped.message, { headers: mapped.headers });
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { getDb, type Database } from '@/db';
 import { isDatabaseUnavailable } from '@/lib/api/errors';
+import { reportDatabaseFailure, reportDatabaseSuccess } from '@/db/availability';
 import {
   claimNextJob,
   completeJob,
@@ -236,6 +237,7 @@ export function startWorker(options: WorkerOptions = {}): JobWorker {
           if (!job) break;
           executions.add(execute(db, job));
         }
+        reportDatabaseSuccess();
         if (outage) {
           logger.warn('[jobs] database reachable again; polling resumed');
           outage = false;
@@ -243,6 +245,7 @@ export function startWorker(options: WorkerOptions = {}): JobWorker {
       } catch (error) {
         // An outage is expected to end: say so once, keep polling, instead of a stack per second.
         if (isDatabaseUnavailable(error)) {
+          reportDatabaseFailure();
           if (!outage) logger.warn(`[jobs] database unavailable, still polling: ${describeError(error).split('\n')[0]}`);
           outage = true;
         } else {

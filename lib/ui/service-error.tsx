@@ -1,10 +1,11 @@
 'use client';
 
 import { useEffect, useState } from 'react';
+import { OUTAGE_DATABASE_TEXT, OUTAGE_RETRY_SECONDS, OUTAGE_TITLE } from './outage';
 
 type Health = 'checking' | 'database' | 'up' | 'unreachable';
 
-const RETRY_SECONDS = 5;
+const RETRY_SECONDS = OUTAGE_RETRY_SECONDS;
 
 /**
  * What a page shows when rendering it failed. Production hides server error messages, so the
@@ -43,9 +44,9 @@ export function ServiceError({ reset, digest }: { reset: () => void; digest?: st
   return (
     <main className="auth-shell" data-testid="service-error">
       <div className="card" role="alert">
-        <h1>{outage ? 'Service temporarily unavailable' : 'Something went wrong'}</h1>
+        <h1>{outage ? OUTAGE_TITLE : 'Something went wrong'}</h1>
         {health === 'database' ? (
-          <p>The database cannot be reached right now. Nothing you saved is lost; this page tries again every {RETRY_SECONDS} seconds.</p>
+          <p>{OUTAGE_DATABASE_TEXT}</p>
         ) : health === 'unreachable' ? (
           <p>The server cannot be reached right now; this page tries again every {RETRY_SECONDS} seconds.</p>
         ) : health === 'checking' ? (
