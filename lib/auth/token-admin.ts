@@ -7,7 +7,7 @@ import { timestamp, uuid } from '@/lib/api/openapi/registry';
 import { recordAudit, type Actor } from '@/lib/audit';
 import { USER_ROLES } from './roles';
 import { API_SCOPES } from './scopes';
-import { generateApiTokenSecret } from './tokens';
+import { forgetApiToken, generateApiTokenSecret } from './tokens';
 
 /** Body of POST /api/tokens (and of the admin page's form). */
 export const newTokenSchema = z.object({
@@ -141,13 +141,14 @@ export async function listTokens(actor: Actor): Promise<TokenSummary[]> {
   return (await listApiTokens(await getDb())).map((r) => summariseToken(r.token, r.creatorEmail));
 }
 
-/** Revokes a token; the next request that presents it is refused (lookups check revoked_at). */
+/** Revokes a token; the next request that presents it is refused (here at once, see findActiveApiToken). */
 export async function revokeApiToken(id: string, actor: Actor): Promise<TokenSummary> {
   return audited(actor, 'api_token.revoke', id, async () => {
     assertAdmin(actor);
     const db = await getDb();
     const valid = z.uuid().safeParse(id).success;
     const revoked = valid ? await revokeApiTokenRow(db, id) : undefined;
+    if (revoked) forgetApiToken(revoked.id);
     if (!revoked) {
       const existing = valid ? await findApiTokenById(db, id) : undefined;
       if (!existing) throw notFound('No such API token');

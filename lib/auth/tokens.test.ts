@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { getDb } from '@/db';
 import { apiTokens } from '@/db/schema';
 import { createTestToken } from '@/lib/testing/fixtures';
-import { findActiveApiToken } from './tokens';
+import { revokeApiToken } from './token-admin';
+import { findActiveApiToken, VERIFIED_TTL_MS } from './tokens';
 
 async function lastUsed(id: string) {
   const [row] = await (await getDb()).select().from(apiTokens).where(eq(apiTokens.id, id));
@@ -31,5 +32,21 @@ describe('findActiveApiToken', () => {
     // A minute later it is written again.
     await findActiveApiToken(token.secret, new Date(t0.getTime() + 61_000));
     expect((await lastUsed(token.id))!.getTime()).toBe(t0.getTime() + 61_000);
+  });
+
+  it('believes an active token for a few seconds, but a revocation here ends it at once', async () => {
+    const db = await getDb();
+    const kept = await createTestToken('clinician', ['studies:read']);
+    const t0 = new Date('2032-01-01T10:00:00Z');
+    expect(await findActiveApiToken(kept.secret, t0)).not.toBeNull();
+    // Revoked behind this process's back (another instance of the app): seen once the TTL is over.
+    await db.update(apiTokens).set({ revokedAt: t0 }).where(eq(apiTokens.id, kept.id));
+    expect(await findActiveApiToken(kept.secret, new Date(t0.getTime() + VERIFIED_TTL_MS - 1))).not.toBeNull();
+    expect(await findActiveApiToken(kept.secret, new Date(t0.getTime() + VERIFIED_TTL_MS))).toBeNull();
+
+    const revoked = await createTestToken('clinician', ['studies:read']);
+    expect(await findActiveApiToken(revoked.secret, t0)).not.toBeNull();
+    await revokeApiToken(revoked.id, { role: 'admin', userAgent: 'tokens.test' });
+    expect(await findActiveApiToken(revoked.secret, new Date(t0.getTime() + 1))).toBeNull();
   });
 });

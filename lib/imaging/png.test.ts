@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodePng } from './png';
+import * as zlib from 'node:zlib';
+import { encodePng, jsCrc32 } from './png';
 
 function randomImage(width: number, height: number, channels: 1 | 3) {
   const data = new Uint8Array(width * height * channels);
@@ -46,5 +47,14 @@ describe('encodePng', () => {
     const iend = broken.length - 12;
     broken[iend - 1] = broken[iend - 1]! ^ 0xff;
     await expect(sharp(broken).raw().toBuffer()).rejects.toThrow();
+  });
+});
+
+describe('PNG chunk CRC', () => {
+  it('the JavaScript CRC-32 (used where zlib has none) gives the standard check value and zlib’s results', () => {
+    expect(jsCrc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    const bytes = new Uint8Array(70_001).map((_, i) => (i * 2654435761) >>> 24);
+    const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
+    if (native) expect(jsCrc32(bytes)).toBe(native(bytes) >>> 0);
   });
 });

@@ -1,4 +1,4 @@
-import { deflateSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import type { RenderedImage } from './render';
 
 /**
@@ -24,7 +24,7 @@ export function encodePng(image: RenderedImage, level = 3): Buffer {
   ihdr[8] = 8; // bit depth
   ihdr[9] = channels === 1 ? 0 : 2; // colour type: greyscale or truecolour
   // compression, filter method and interlace stay 0
-  return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level })), chunk('IEND', Buffer.alloc(0))]);
 }
 
 // The filtered rows only live until deflateSync returns (synchronously), so one buffer per
@@ -61,8 +61,11 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
-/** CRC-32 as PNG (and zlib) define it; zlib.crc32 only exists from Node 20.15. */
-function crc32(bytes: Uint8Array): number {
+/** CRC-32 as PNG (and zlib) define it: zlib's (Node 20.15+, several times faster), else this one. */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+const crc32 = nativeCrc32 ? (bytes: Uint8Array) => nativeCrc32(bytes) >>> 0 : jsCrc32;
+
+export function jsCrc32(bytes: Uint8Array): number {
   let c = -1;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
