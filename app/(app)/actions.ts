@@ -1,8 +1,8 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { z, ZodError } from 'zod';
-import { ApiError } from '@/lib/api/errors';
+import { z } from 'zod';
+import { actionFailure, SESSION_ENDED } from '@/lib/api/action-result';
 import { signOut } from '@/lib/auth';
 import { actorFor, getCurrentUser, sessionActor, sessionClaims } from '@/lib/auth/session';
 import { endSession } from '@/lib/auth/sessions';
@@ -10,7 +10,7 @@ import { recordAudit } from '@/lib/audit';
 import { filtersOf, parseStudySearch } from '@/lib/studies/query';
 import { createSavedSearch, deleteSavedSearch } from '@/lib/studies/saved-searches';
 import { reprocessStudy, updateStudyWorkflow } from '@/lib/studies/workflow';
-import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
+import type { FormState } from '@/lib/ui/form-state';
 
 export async function signOutAction(): Promise<void> {
   const user = await getCurrentUser();
@@ -21,17 +21,6 @@ export async function signOutAction(): Promise<void> {
   await signOut({ redirectTo: '/sign-in' });
 }
 
-const SESSION_ENDED: FormState = { error: 'Your session has ended; sign in again.' };
-
-
-function failure(error: unknown): FormState {
-  if (error instanceof ZodError) {
-    const fieldErrors = fieldErrorsOf(error.issues);
-    return { error: Object.values(fieldErrors)[0] ?? 'Invalid input', fieldErrors };
-  }
-  if (error instanceof ApiError) return { error: error.message };
-  throw error;
-}
 
 function revalidateStudy(studyId: string) {
   revalidatePath('/');
@@ -47,7 +36,7 @@ export async function changeStudyWorkflowAction(studyId: string, change: unknown
     revalidateStudy(studyId);
     return { ok: `Priority ${updated.priority}, ${updated.assignee ? `assigned to ${updated.assignee.name}` : 'unassigned'}` };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error);
   }
 }
 
@@ -59,7 +48,7 @@ export async function reprocessStudyAction(studyId: string): Promise<FormState> 
     revalidateStudy(studyId);
     return { ok: `Processing ${job.status}` };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error);
   }
 }
 
@@ -77,7 +66,7 @@ export async function saveSearchAction(_prev: FormState, formData: FormData): Pr
     revalidatePath('/');
     return { ok: `Saved “${saved.name}”` };
   } catch (error) {
-    return { ...failure(error), values };
+    return { ...actionFailure(error), values };
   }
 }
 
@@ -89,6 +78,6 @@ export async function deleteSavedSearchAction(_prev: FormState, formData: FormDa
     revalidatePath('/');
     return { ok: 'Deleted' };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error);
   }
 }

@@ -2,11 +2,11 @@
 
 import { AuthError } from 'next-auth';
 import { redirect } from 'next/navigation';
-import { ZodError } from 'zod';
+import { actionFailure } from '@/lib/api/action-result';
 import { signIn } from '@/lib/auth';
 import { actorFor } from '@/lib/auth/session';
 import { createFirstAdmin, FirstRunClosed } from '@/lib/auth/users';
-import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
+import type { FormState } from '@/lib/ui/form-state';
 
 export async function createFirstAdminAction(_prev: FormState, formData: FormData): Promise<FormState> {
   const input = {
@@ -20,9 +20,8 @@ export async function createFirstAdminAction(_prev: FormState, formData: FormDat
   try {
     await createFirstAdmin(input, await actorFor(null));
   } catch (error) {
-    if (error instanceof ZodError) return { fieldErrors: fieldErrorsOf(error.issues) };
     if (error instanceof FirstRunClosed) redirect('/sign-in');
-    throw error;
+    return actionFailure(error, { fieldsOnly: true });
   }
   try {
     await signIn('credentials', { email: input.email, password: input.password, redirect: false });

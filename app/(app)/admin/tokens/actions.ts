@@ -1,11 +1,10 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { ZodError } from 'zod';
-import { ApiError } from '@/lib/api/errors';
+import { actionFailure, SESSION_ENDED } from '@/lib/api/action-result';
 import { sessionActor } from '@/lib/auth/session';
 import { createApiToken, revokeApiToken } from '@/lib/auth/token-admin';
-import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
+import type { FormState } from '@/lib/ui/form-state';
 
 export interface CreateTokenState extends FormState {
   /** The new token's secret: in this one answer only. */
@@ -13,12 +12,6 @@ export interface CreateTokenState extends FormState {
   prefix?: string;
 }
 
-
-function failure(error: unknown): FormState {
-  if (error instanceof ZodError) return { fieldErrors: fieldErrorsOf(error.issues) };
-  if (error instanceof ApiError) return { error: error.message };
-  throw error;
-}
 
 /** The form's date (YYYY-MM-DD) means "usable through that day" in UTC. */
 function expiryOf(value: FormDataEntryValue | null): string | null {
@@ -28,7 +21,7 @@ function expiryOf(value: FormDataEntryValue | null): string | null {
 
 export async function createTokenAction(_prev: CreateTokenState, formData: FormData): Promise<CreateTokenState> {
   const actor = await sessionActor('action.create_token');
-  if (!actor) return { error: 'Your session has ended; sign in again.' };
+  if (!actor) return SESSION_ENDED;
   try {
     const { token, secret } = await createApiToken(
       {
@@ -42,18 +35,18 @@ export async function createTokenAction(_prev: CreateTokenState, formData: FormD
     revalidatePath('/admin/tokens');
     return { ok: `Created token "${token.name}"`, secret, prefix: token.prefix };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error, { fieldsOnly: true });
   }
 }
 
 export async function revokeTokenAction(_prev: FormState, formData: FormData): Promise<FormState> {
   const actor = await sessionActor('action.revoke_token');
-  if (!actor) return { error: 'Your session has ended; sign in again.' };
+  if (!actor) return SESSION_ENDED;
   try {
     const token = await revokeApiToken(String(formData.get('tokenId') ?? ''), actor);
     revalidatePath('/admin/tokens');
     return { ok: `Revoked ${token.name}` };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error, { fieldsOnly: true });
   }
 }

@@ -1,23 +1,16 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { ZodError } from 'zod';
-import { ApiError } from '@/lib/api/errors';
+import { actionFailure, SESSION_ENDED } from '@/lib/api/action-result';
 import { sessionActor } from '@/lib/auth/session';
 import { isRole } from '@/lib/auth/roles';
 import { changeUser, createUser } from '@/lib/auth/users';
-import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
+import type { FormState } from '@/lib/ui/form-state';
 
-
-function failure(error: unknown): FormState {
-  if (error instanceof ZodError) return { fieldErrors: fieldErrorsOf(error.issues) };
-  if (error instanceof ApiError) return { error: error.message };
-  throw error;
-}
 
 export async function createUserAction(_prev: FormState, formData: FormData): Promise<FormState> {
   const actor = await sessionActor('action.create_user');
-  if (!actor) return { error: 'Your session has ended; sign in again.' };
+  if (!actor) return SESSION_ENDED;
   const input = {
     email: String(formData.get('email') ?? ''),
     name: String(formData.get('name') ?? ''),
@@ -29,13 +22,13 @@ export async function createUserAction(_prev: FormState, formData: FormData): Pr
     revalidatePath('/admin/users');
     return { ok: `Created ${created.email}` };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error, { fieldsOnly: true });
   }
 }
 
 export async function updateUserAction(_prev: FormState, formData: FormData): Promise<FormState> {
   const actor = await sessionActor('action.update_user');
-  if (!actor) return { error: 'Your session has ended; sign in again.' };
+  if (!actor) return SESSION_ENDED;
   const role = formData.get('role');
   const disabled = formData.get('disabled');
   try {
@@ -50,6 +43,6 @@ export async function updateUserAction(_prev: FormState, formData: FormData): Pr
     revalidatePath('/admin/users');
     return { ok: 'Saved' };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error, { fieldsOnly: true });
   }
 }

@@ -1,25 +1,14 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { z, ZodError } from 'zod';
+import { z } from 'zod';
+import { actionFailure, SESSION_ENDED } from '@/lib/api/action-result';
 import { generateReport, reportUpdateSchema, signReport, updateReport } from '@/lib/ai/reports';
-import { ApiError } from '@/lib/api/errors';
 import { sessionActor } from '@/lib/auth/session';
-import { fieldErrorsOf, type FormState } from '@/lib/ui/form-state';
+import type { FormState } from '@/lib/ui/form-state';
 
-const SESSION_ENDED: FormState = { error: 'Your session has ended; sign in again.' };
 const id = z.uuid();
 
-
-function failure(error: unknown): FormState {
-  if (error instanceof ZodError) {
-    const fieldErrors = fieldErrorsOf(error.issues);
-    const [field, message] = Object.entries(fieldErrors)[0] ?? ['form', 'Invalid input'];
-    return { error: field === 'form' ? message : `${field}: ${message}`, fieldErrors };
-  }
-  if (error instanceof ApiError) return { error: error.message };
-  throw error;
-}
 
 function revalidateStudy(studyId: string) {
   revalidatePath('/');
@@ -35,7 +24,7 @@ export async function generateReportAction(studyId: unknown): Promise<FormState>
     revalidateStudy(report.studyId);
     return { ok: 'Draft report created: review and edit it, then sign it.' };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error);
   }
 }
 
@@ -47,7 +36,7 @@ export async function saveReportAction(studyId: unknown, reportId: unknown, sect
     revalidateStudy(id.parse(studyId));
     return { ok: 'Draft saved' };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error);
   }
 }
 
@@ -60,6 +49,6 @@ export async function signReportAction(studyId: unknown, reportId: unknown, sect
     revalidateStudy(id.parse(studyId));
     return { ok: 'Report signed' };
   } catch (error) {
-    return failure(error);
+    return actionFailure(error);
   }
 }
