@@ -211,3 +211,22 @@ export async function latestAuditId(db: Executor): Promise<number> {
   const [row] = await db.select({ id: sql<number>`coalesce(max(${auditLog.id}), 0)::bigint`.mapWith(Number) }).from(auditLog);
   return row?.id ?? 0;
 }
+
+/** The columns of an audit row that a statement writing its own row (see below) fills from its caller. */
+export interface StatementAudit {
+  action: string;
+  userId: string | null;
+  userEmail: string | null;
+  role: string | null;
+  tokenId: string | null;
+  clientAddress: string | null;
+  userAgent: string | null;
+  resourceType: string;
+  resourceId: string | null;
+  eventId: string;
+  eventTypeCode: string | null;
+  eventActionCode: string;
+  /** EventOutcomeIndicator of the row when the data is found, and when it is not. */
+  outcomeIndicatorFound: number;
+  outcomeIndicatorMissing: number;
+}

@@ -2,6 +2,7 @@ import { and, asc, eq, getTableColumns, inArray, or, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../index';
 import { instances, patients, series, studies } from '../schema';
+import type { StatementAudit } from './audit';
 
 const instanceWithContext = {
   instance: instances,
@@ -72,24 +73,6 @@ export async function findInstanceWithContext(db: Executor, instanceId: string) 
   return row;
 }
 
-/** What the audit row of an audited instance lookup records besides its outcome and patient. */
-export interface InstanceAccessAudit {
-  action: string;
-  eventId: string;
-  eventTypeCode: string | null;
-  eventActionCode: string;
-  outcomeIndicatorFound: number;
-  outcomeIndicatorMissing: number;
-  userId: string | null;
-  userEmail: string | null;
-  role: string | null;
-  tokenId: string | null;
-  clientAddress: string | null;
-  userAgent: string | null;
-  resourceType: string;
-  resourceId: string | null;
-}
-
 const instanceColumns = Object.entries(getTableColumns(instances));
 
 /**
@@ -134,7 +117,7 @@ const auditedStatements = new WeakMap<Database, Map<string, ReturnType<typeof pr
  * ({ reason: 'not_found' }) when it does not. A data-modifying WITH runs to completion whatever
  * the query reads, so the row is written whenever the lookup answers, before anyone sees data.
  */
-export async function findStudyInstanceAudited(db: Database, studyId: string, select: { instanceId?: string; seriesId?: string; index?: number }, audit: InstanceAccessAudit) {
+export async function findStudyInstanceAudited(db: Database, studyId: string, select: { instanceId?: string; seriesId?: string; index?: number }, audit: StatementAudit) {
   const by = { instance: !!select.instanceId, series: !!select.seriesId };
   const key = `${by.instance}:${by.series}`;
   let statements = auditedStatements.get(db);

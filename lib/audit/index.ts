@@ -1,5 +1,5 @@
 import { getDb, type Executor } from '@/db';
-import { appendAuditEntry, insertAuditEntry } from '@/db/queries/audit';
+import { appendAuditEntry, insertAuditEntry, type StatementAudit } from '@/db/queries/audit';
 import type { AuditEntry, NewAuditEntry } from '@/db/schema';
 import { outcomeIndicatorOf, ps315EventOf, type EventOutcomeIndicator } from './events';
 
@@ -104,24 +104,7 @@ export async function auditPatientAccess<T>(actor: Actor, access: PatientDataAcc
   return result;
 }
 
-/** The columns of an audit row that a statement writing its own row (see below) fills from its caller. */
-export interface StatementAudit {
-  action: string;
-  userId: string | null;
-  userEmail: string | null;
-  role: string | null;
-  tokenId: string | null;
-  clientAddress: string | null;
-  userAgent: string | null;
-  resourceType: string;
-  resourceId: string | null;
-  eventId: string;
-  eventTypeCode: string | null;
-  eventActionCode: string;
-  /** EventOutcomeIndicator of the row when the data is found, and when it is not. */
-  outcomeIndicatorFound: number;
-  outcomeIndicatorMissing: number;
-}
+export type { StatementAudit };
 
 /**
  * auditPatientAccess for a lookup that writes its own audit row in the same SQL statement (one

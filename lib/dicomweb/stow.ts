@@ -4,7 +4,7 @@
  * validation, storage, catalogue, audit, processing job).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '@/lib/api/errors';
 import type { Principal } from '@/lib/api/route';
@@ -18,6 +18,7 @@ import { attribute, type DicomJsonDataset } from './dicom-json';
 import { dicomJsonResponse, parseMediaType } from './media';
 import { receiveMultipart } from './multipart';
 import { retrieveUrl } from './paths';
+import { readFileHead } from '@/lib/ingest/file-head';
 
 /** PS3.18 table 10.5.3-? / PS3.4 C-STORE failure reasons used in FailedSOPSequence. */
 export const FailureReason = {
@@ -41,18 +42,6 @@ interface Outcome {
 
 const HEADER_BYTES = 16 * 1024 * 1024;
 
-async function readHeader(file: string, size: number) {
-  const handle = await open(file, 'r');
-  try {
-    const length = Math.min(size, HEADER_BYTES);
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 function reasonFor(error: ApiError): number {
   if (error.status === 413) return FailureReason.OutOfResources;
   if (error.status === 415 || error.status === 422 || error.status === 400) return FailureReason.CannotUnderstand;
@@ -66,7 +55,7 @@ async function storePart(part: { file: string; size: number; headers: Record<str
     await rm(part.file, { force: true });
     return { ...outcome, failure: FailureReason.CannotUnderstand, message: `part ${index + 1} is ${declared}, not application/dicom` };
   }
-  const head = part.size > 0 ? await readHeader(part.file, part.size) : new Uint8Array();
+  const head = part.size > 0 ? await readFileHead(part.file, Math.min(part.size, HEADER_BYTES)) : new Uint8Array();
   const format = recogniseFormat(head.subarray(0, SNIFF_BYTES));
   if (format !== 'dicom' && format !== 'dicom-no-preamble') {
     await rm(part.file, { force: true });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { getDb } from '@/db';
 import { registerInstance, type CatalogEntry } from '@/db/queries/catalog';
 import { ApiError } from '@/lib/api/errors';
@@ -15,6 +15,7 @@ import type { DicomHeader } from './parse-tasks';
 import { findUidProblem } from './validate-dicom';
 import { printableText, type UploadMetadata } from './metadata';
 import { uidFromName, uidFromUuid } from './uid';
+import { readFileHead } from './file-head';
 
 export interface IngestContext {
   uploadId: string;
@@ -41,17 +42,6 @@ export interface IngestResult {
 }
 
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
-
-async function readHead(file: string, length: number): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Old ACR-NEMA style dates (1993.04.30) are common in archives; the catalogue keeps YYYYMMDD. */
 function normaliseDate(value: string | null | undefined): string | null {
@@ -256,7 +246,7 @@ async function ingestNifti(file: string, ctx: IngestContext, name: string | null
 async function ingestSingle(file: string, ctx: IngestContext, name: string | null, insideArchive: boolean): Promise<IngestedItem> {
   const { size } = await stat(file);
   if (size === 0) throw new ApiError(422, 'empty_file', 'The file is empty');
-  const head = await readHead(file, SNIFF_BYTES);
+  const head = await readFileHead(file, SNIFF_BYTES);
   const format = recogniseFormat(head);
   switch (format) {
     case 'dicom':
@@ -281,7 +271,7 @@ async function ingestSingle(file: string, ctx: IngestContext, name: string | nul
 export async function ingestFile(file: string, ctx: IngestContext): Promise<IngestResult> {
   const { size } = await stat(file);
   if (size === 0) throw new ApiError(422, 'empty_file', 'The file is empty');
-  const head = await readHead(file, SNIFF_BYTES);
+  const head = await readFileHead(file, SNIFF_BYTES);
   if (recogniseFormat(head) !== 'zip') {
     return { items: [await ingestSingle(file, ctx, ctx.name, false)], skipped: [] };
   }

@@ -1,9 +1,9 @@
-import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createInflateRaw } from 'node:zlib';
 import { DicomParseError, deflatedDatasetOffset, extractMetadata, getString, makeTag, parseDicom, type DicomMetadata } from '@/lib/dicom';
 import { inspectNifti, type NiftiInspection } from '@/lib/nifti';
 import { findDicomProblem, type DicomProblem } from './validate-dicom';
+import { readFileHead } from './file-head';
 
 /**
  * The parsing half of ingest: what runs on an ingest worker (lib/ingest/parse-pool.ts), kept free
@@ -20,17 +20,6 @@ export type ParseResult = DicomHeader | NiftiInspection;
 const HEADER_PREFIX_BYTES = 16 * 1024 * 1024;
 const MAX_HEADER_PREFIX_BYTES = 256 * 1024 * 1024;
 const MEDIA_STORAGE_SOP_CLASS = makeTag(0x0002, 0x0002);
-
-async function readHead(file: string, length: number): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Inflates a deflated dataset as a stream: keeps its first `keep` bytes, counts the rest, and
@@ -67,7 +56,7 @@ export async function readDicomHeader(file: string, size: number, maxInflatedByt
   let prefix = Math.min(size, HEADER_PREFIX_BYTES);
   let inflatedPrefix = HEADER_PREFIX_BYTES;
   for (;;) {
-    const bytes = await readHead(file, prefix);
+    const bytes = await readFileHead(file, prefix);
     const deflatedAt = deflatedDatasetOffset(bytes, size);
     try {
       const inflated = deflatedAt === null ? undefined : await inflateDeflatedDataset(file, deflatedAt, inflatedPrefix, maxInflatedBytes);

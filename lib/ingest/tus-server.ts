@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { FileStore } from '@tus/file-store';
@@ -16,21 +16,12 @@ import { actorOf, authenticateRequest, type Principal } from '@/lib/api/route';
 import { tokenHasScope } from '@/lib/auth/scopes';
 import { recordAudit, type Actor } from '@/lib/audit';
 import { getEnv } from '@/lib/env';
-import { uploadsDir } from '@/lib/storage';
+import { fsyncPath, uploadsDir } from '@/lib/storage';
 import { withUploadLock } from './upload-lock';
 import { createUploadRecord, failedUploadStatus, finishUpload, ownsUpload, summariseUpload, UPLOAD_ROLES } from './uploads';
 
 export const UPLOAD_PATH = '/api/upload';
 const MAX_CHECKSUMMED_CHUNK = 256 * 1024 * 1024;
-
-async function fsyncPath(target: string, flags = 'r'): Promise<void> {
-  const handle = await open(target, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * @tus/file-store writes without fsync; a crash could then lose bytes the client saw

@@ -48,7 +48,8 @@ export function objectPath(key: string): string {
   return path.join(objectsDir(), key.slice(0, 2), key);
 }
 
-async function fsyncPath(target: string, flags = 'r'): Promise<void> {
+/** Flushes a file (flags 'r+') or a directory's entries ('r') to disk. */
+export async function fsyncPath(target: string, flags = 'r'): Promise<void> {
   const handle = await open(target, flags);
   try {
     await handle.sync();

@@ -32,3 +32,20 @@ export function AuditPagination({ total, page, pageSize, hrefOf }: { total: numb
     </nav>
   );
 }
+
+/** A filter of an audit search form: "any" or one of `options`. */
+export function AuditFilterSelect({ label, name, value, options }: { label: string; name: string; value: string | undefined; options: readonly string[] }) {
+  return (
+    <label>
+      {label}
+      <select name={name} defaultValue={value ?? ''}>
+        <option value="">any</option>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

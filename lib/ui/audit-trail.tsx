@@ -4,7 +4,7 @@ import { USER_ROLES, auditOutcome } from '@/db/schema';
 import type { Actor } from '@/lib/audit';
 import { OUTCOME_INDICATORS } from '@/lib/audit/events';
 import { parseAuditTrailQuery, searchTrail } from '@/lib/audit/trail';
-import { AuditActorCell, AuditPagination, describeAuditDetails } from '@/lib/ui/audit-rows';
+import { AuditActorCell, AuditFilterSelect, AuditPagination, describeAuditDetails } from '@/lib/ui/audit-rows';
 import { formatDateTime } from '@/lib/ui/format';
 
 const FILTERS = ['user', 'role', 'action', 'outcome', 'patient', 'study', 'address', 'from', 'to'] as const;
@@ -37,32 +37,12 @@ export async function AuditTrailView({ actor, params }: { actor: Actor; params: 
           Who (email or id)
           <input name="user" defaultValue={params.user ?? ''} maxLength={254} />
         </label>
-        <label>
-          Role
-          <select name="role" defaultValue={params.role ?? ''}>
-            <option value="">any</option>
-            {USER_ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
+        <AuditFilterSelect label="Role" name="role" value={params.role} options={USER_ROLES} />
         <label>
           Action
           <input name="action" defaultValue={params.action ?? ''} placeholder="study.read or dicomweb.*" maxLength={65} />
         </label>
-        <label>
-          Outcome
-          <select name="outcome" defaultValue={params.outcome ?? ''}>
-            <option value="">any</option>
-            {auditOutcome.enumValues.map((o) => (
-              <option key={o} value={o}>
-                {o}
-              </option>
-            ))}
-          </select>
-        </label>
+        <AuditFilterSelect label="Outcome" name="outcome" value={params.outcome} options={auditOutcome.enumValues} />
         <label>
           Patient (id or Patient ID)
           <input name="patient" defaultValue={params.patient ?? ''} maxLength={128} />

@@ -366,16 +366,6 @@ const FILE_MUTATIONS: Record<string, { weight: number; apply: (file: Buffer, rng
   },
 };
 
-function weighted<T extends { weight: number }>(rng: Rng, table: Record<string, T>): [string, T] {
-  const entries = Object.entries(table);
-  let roll = rng.next() * entries.reduce((s, [, v]) => s + v.weight, 0);
-  for (const entry of entries) {
-    roll -= entry[1].weight;
-    if (roll < 0) return entry;
-  }
-  return entries[entries.length - 1]!;
-}
-
 /** One mutant of the template, fully determined by `rng`'s seed. */
 export function mutateDicom(t: DicomTemplate, rng: Rng): Mutant {
   const notes: string[] = [];
@@ -383,7 +373,7 @@ export function mutateDicom(t: DicomTemplate, rng: Rng): Mutant {
   const rounds = rng.pick([1, 1, 1, 2, 2, 3]);
   for (let i = 0; i < rounds; i++) {
     if (rng.chance(0.2)) continue;
-    const [name, m] = weighted(rng, MUTATIONS);
+    const [name, m] = rng.weighted(MUTATIONS);
     const result = m.apply(t, body, rng);
     if (result) {
       body = result.body;
@@ -392,7 +382,7 @@ export function mutateDicom(t: DicomTemplate, rng: Rng): Mutant {
   }
   let file: Buffer = t.dataset.deflated ? Buffer.concat([Buffer.from(t.file.subarray(0, t.dataset.datasetOffset)), deflateRawSync(body)]) : body;
   if (notes.length === 0 || rng.chance(0.35)) {
-    const [, m] = weighted(rng, FILE_MUTATIONS);
+    const [, m] = rng.weighted(FILE_MUTATIONS);
     const result = m.apply(file, rng, t);
     file = result.file;
     notes.push(result.note);

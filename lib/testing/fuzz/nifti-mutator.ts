@@ -262,16 +262,6 @@ const GZIP_MUTATIONS: Record<string, { weight: number; apply: (gz: Buffer, rng: 
   },
 };
 
-function weighted<T extends { weight: number }>(rng: Rng, table: Record<string, T>): [string, T] {
-  const entries = Object.entries(table);
-  let roll = rng.next() * entries.reduce((s, [, v]) => s + v.weight, 0);
-  for (const entry of entries) {
-    roll -= entry[1].weight;
-    if (roll < 0) return entry;
-  }
-  return entries[entries.length - 1]!;
-}
-
 /** One mutant of the template, fully determined by `rng`'s seed. */
 export function mutateNifti(t: NiftiTemplate, rng: Rng): Mutant {
   const notes: string[] = [];
@@ -279,7 +269,7 @@ export function mutateNifti(t: NiftiTemplate, rng: Rng): Mutant {
   const gzipLayerOnly = t.gzip && rng.chance(0.2);
   if (!gzipLayerOnly) {
     for (let i = rng.pick([1, 1, 2, 3]); i > 0; i--) {
-      const [, m] = weighted(rng, RAW_MUTATIONS);
+      const [, m] = rng.weighted(RAW_MUTATIONS);
       const result = m.apply(t, raw, rng);
       raw = result.raw;
       notes.push(result.note);
@@ -290,7 +280,7 @@ export function mutateNifti(t: NiftiTemplate, rng: Rng): Mutant {
   if (!gzip) return { data: raw, mutations: [...notes, ...(gzip !== t.gzip ? ['sent uncompressed'] : [])] };
   let gz: Buffer = gzipSync(raw, { level: 1 });
   if (gzipLayerOnly || rng.chance(0.1)) {
-    const [, m] = weighted(rng, GZIP_MUTATIONS);
+    const [, m] = rng.weighted(GZIP_MUTATIONS);
     const result = m.apply(gz, rng);
     gz = result.gz;
     notes.push(result.note);

@@ -36,6 +36,17 @@ export class Rng {
   chance(p: number): boolean {
     return this.next() < p;
   }
+
+  /** One entry of `table`, each with probability proportional to its weight. */
+  weighted<T extends { weight: number }>(table: Record<string, T>): [string, T] {
+    const entries = Object.entries(table);
+    let roll = this.next() * entries.reduce((sum, [, v]) => sum + v.weight, 0);
+    for (const entry of entries) {
+      roll -= entry[1].weight;
+      if (roll < 0) return entry;
+    }
+    return entries[entries.length - 1]!;
+  }
 }
 
 /** FNV-1a of a string, for mixing names into seeds. */

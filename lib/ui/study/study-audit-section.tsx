@@ -2,7 +2,7 @@ import Link from 'next/link';
 import { ZodError } from 'zod';
 import type { Actor } from '@/lib/audit';
 import { AUDIT_OUTCOMES, loadStudyAuditTrail, parseStudyAuditQuery } from '@/lib/studies/audit-trail';
-import { AuditActorCell, AuditPagination, describeAuditDetails } from '@/lib/ui/audit-rows';
+import { AuditActorCell, AuditFilterSelect, AuditPagination, describeAuditDetails } from '@/lib/ui/audit-rows';
 import { formatDateTime } from '@/lib/ui/format';
 
 /** The study page's query parameters for the trail, prefixed so they never meet other sections'. */
@@ -39,28 +39,8 @@ export async function StudyAuditSection({ actor, studyId, params }: { actor: Act
       <h2 id="audit-heading">Audit trail</h2>
       <div className="card">
         <form method="get" action={`/studies/${studyId}#audit`} className="row" aria-label="Audit filters">
-          <label>
-            Action
-            <select name={PARAM.action} defaultValue={params.action ?? ''}>
-              <option value="">any</option>
-              {trail.actions.map((a) => (
-                <option key={a} value={a}>
-                  {a}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Outcome
-            <select name={PARAM.outcome} defaultValue={params.outcome ?? ''}>
-              <option value="">any</option>
-              {AUDIT_OUTCOMES.map((o) => (
-                <option key={o} value={o}>
-                  {o}
-                </option>
-              ))}
-            </select>
-          </label>
+          <AuditFilterSelect label="Action" name={PARAM.action} value={params.action} options={trail.actions} />
+          <AuditFilterSelect label="Outcome" name={PARAM.outcome} value={params.outcome} options={AUDIT_OUTCOMES} />
           <label>
             Who (email or id)
             <input name={PARAM.actor} defaultValue={params.actor ?? ''} maxLength={254} />

@@ -2,6 +2,7 @@
 
 import { useState, useTransition } from 'react';
 import type { FormState } from '@/lib/ui/form-state';
+import { FormMessage } from '@/lib/ui/form-message';
 import { formatDateTime } from '@/lib/ui/format';
 
 export interface ReportRowData {
@@ -60,15 +61,7 @@ function DraftEditor({ studyId, report, actions }: { studyId: string; report: Re
         <button type="button" disabled={pending} onClick={() => run('sign')} data-testid="report-sign">
           Sign report
         </button>
-        {state.error ? (
-          <span className="error" role="alert">
-            {state.error}
-          </span>
-        ) : state.ok ? (
-          <span className="ok" role="status">
-            {state.ok}
-          </span>
-        ) : null}
+        <FormMessage state={state} />
       </div>
     </form>
   );
@@ -120,15 +113,7 @@ export function StudyReportsSection({
                 AI analysis is not configured on this server, so reports cannot be drafted.
               </span>
             ) : null}
-            {state.error ? (
-              <span className="error" role="alert" data-testid="report-generate-error">
-                {state.error}
-              </span>
-            ) : state.ok ? (
-              <span className="ok" role="status">
-                {state.ok}
-              </span>
-            ) : null}
+            <FormMessage state={state} errorTestId="report-generate-error" />
           </div>
         ) : null}
         {reports.length === 0 ? <p className="muted">No reports yet.</p> : null}
